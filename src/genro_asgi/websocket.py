@@ -1,0 +1,543 @@
+"""WebSocket connection handling for ASGI applications.
+
+``WebSocket(scope, receive, send)`` → ``accept()`` → ``send_*``/``receive_*``/``iter_*`` →
+``close()``. Text and binary frames are kept apart: ``receive_text()`` rejects binary frames and
+``receive_bytes()`` rejects text. Message classification is done by the ``_dispatch`` hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from enum import IntEnum
+from typing import Any, NoReturn
+
+from . import _json, _tytx
+from ._dispatch import bytes_payload, data_payload, disconnect_exception, text_payload
+from .datastructures import (
+    URL,
+    Address,
+    Headers,
+    QueryParams,
+    State,
+    headers_from_scope,
+    parse_cookies,
+    query_params_from_scope,
+    url_from_scope,
+)
+from .exceptions import WebSocketDisconnect
+from .types import Message, Receive, Scope, Send
+
+
+class WebSocketState(IntEnum):
+    """Lifecycle of a connection: CONNECTING → CONNECTED → DISCONNECTED."""
+
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+
+
+_CONNECTING = WebSocketState.CONNECTING
+_CONNECTED = WebSocketState.CONNECTED
+_DISCONNECTED = WebSocketState.DISCONNECTED
+_ABNORMAL = 1006  # RFC 6455: the connection was lost without a close frame
+_MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is at most 125 bytes
+_FORBIDDEN_HEADER_BYTES = (b"\r", b"\n", b"\0")
+
+
+def _valid_close_code(code: object) -> bool:
+    """RFC 6455 codes an endpoint may send: 1000-1003, 1007-1014 and 3000-4999."""
+    if not isinstance(code, int) or isinstance(code, bool):
+        return False
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def _encode_header(value: str | bytes, what: str) -> bytes:
+    if isinstance(value, str):
+        try:
+            value = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"Header {what} {value!r} is not latin-1 encodable.") from None
+    elif not isinstance(value, bytes):
+        raise TypeError(f"Header {what} must be str or bytes, got {type(value).__name__}.")
+    if any(char in value for char in _FORBIDDEN_HEADER_BYTES):
+        raise ValueError(f"Header {what} {value!r} contains CR, LF or NUL.")
+    return value
+
+
+def _encode_headers(
+    headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """Validate response headers into the ASGI form, names lowercased."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    encoded = []
+    for name, value in pairs:
+        raw_name = _encode_header(name, "name").lower()
+        if not raw_name:
+            raise ValueError("Header names must not be empty.")
+        if raw_name == b"sec-websocket-protocol":
+            raise ValueError("Use the subprotocol argument, not a sec-websocket-protocol header.")
+        encoded.append((raw_name, _encode_header(value, "value")))
+    return encoded
+
+
+class WebSocket:
+    """A WebSocket connection over an ASGI ``(scope, receive, send)``.
+
+    Raises:
+        ValueError: ``scope["type"]`` is not ``"websocket"``.
+    """
+
+    __slots__ = (
+        "_accepted_subprotocol",
+        "_client_left",
+        "_close_code",
+        "_close_reason",
+        "_cookies",
+        "_headers",
+        "_query_params",
+        "_receive",
+        "_scope",
+        "_send",
+        "_spec_version",
+        "_state",
+        "_state_obj",
+        "_url",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "websocket":
+            raise ValueError(f"WebSocket needs a 'websocket' scope, got {scope.get('type')!r}.")
+        self._scope = scope
+        self._receive = receive
+        self._send = send
+        self._state = _CONNECTING
+        self._client_left = False
+        self._accepted_subprotocol: str | None = None
+        self._close_code: int | None = None
+        self._close_reason: str | None = None
+        self._headers: Headers | None = None
+        self._query_params: QueryParams | None = None
+        self._url: URL | None = None
+        self._state_obj: State | None = None
+        self._cookies: dict[str, str] | None = None
+        self._spec_version: tuple[int, int] | None = None
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        """The raw ASGI scope."""
+        return self._scope
+
+    @property
+    def asgi_receive(self) -> Receive:
+        """The server's ASGI ``receive`` callable."""
+        return self._receive
+
+    @property
+    def asgi_send(self) -> Send:
+        """The server's ASGI ``send`` callable."""
+        return self._send
+
+    @property
+    def connection_state(self) -> WebSocketState:
+        """Where the connection is in its lifecycle."""
+        return self._state
+
+    @property
+    def headers(self) -> Headers:
+        """The handshake headers (case-insensitive)."""
+        if self._headers is None:
+            self._headers = headers_from_scope(self._scope)
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        """The parsed query string."""
+        if self._query_params is None:
+            self._query_params = query_params_from_scope(self._scope)
+        return self._query_params
+
+    @property
+    def url(self) -> URL:
+        """The full ``ws://``/``wss://`` URL the client connected to."""
+        if self._url is None:
+            self._url = url_from_scope(self._scope)
+        return self._url
+
+    @property
+    def state(self) -> State:
+        """Per-connection state, stored in ``scope["state"]`` (shared with middleware)."""
+        if self._state_obj is None:
+            self._state_obj = State(self._scope.setdefault("state", {}))
+        return self._state_obj
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies sent with the handshake (every ``Cookie`` header, first name wins)."""
+        if self._cookies is None:
+            self._cookies = parse_cookies("; ".join(self.headers.getlist("cookie")))
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's ``(host, port)``, or None when the server does not say."""
+        client = self._scope.get("client")
+        return None if client is None else Address(client[0], client[1])
+
+    @property
+    def path(self) -> str:
+        """The decoded request path."""
+        path: str = self._scope.get("path", "/")
+        return path
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """Parameters a router put in ``scope["path_params"]`` (empty when none)."""
+        params: dict[str, Any] = self._scope.get("path_params", {})
+        return params
+
+    @property
+    def scheme(self) -> str:
+        """``ws`` or ``wss``, as the server reports it."""
+        scheme: str = self._scope.get("scheme", "ws")
+        return scheme
+
+    @property
+    def subprotocols(self) -> tuple[str, ...]:
+        """Subprotocols the client offered, in its order of preference."""
+        return tuple(self._scope.get("subprotocols", ()))
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        """The subprotocol chosen in ``accept()``, if any."""
+        return self._accepted_subprotocol
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once disconnected: the app's, the client's, or 1006 if lost."""
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason once disconnected ("" when none was given)."""
+        return self._close_reason
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _spec(self) -> tuple[int, int]:
+        """The server's ASGI spec version (``2.0`` when it sends none)."""
+        if self._spec_version is None:
+            asgi = self._scope.get("asgi") or {}
+            try:
+                major, minor = str(asgi.get("spec_version", "2.0")).split(".")[:2]
+                self._spec_version = (int(major), int(minor))
+            except ValueError:
+                self._spec_version = (2, 0)
+        return self._spec_version
+
+    async def accept(
+        self,
+        subprotocol: str | None = None,
+        headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+    ) -> None:
+        """Accept the connection: consume ``websocket.connect``, send ``websocket.accept``.
+
+        Raises:
+            RuntimeError: not in CONNECTING, an unexpected message instead of
+                ``websocket.connect``, or ``headers`` on a server below ASGI spec 2.1.
+            ValueError: ``subprotocol`` was not offered by the client; a header name or value
+                has CR, LF or NUL; a ``sec-websocket-protocol`` header.
+            WebSocketDisconnect: the client left before the handshake completed.
+        """
+        if self._state is not _CONNECTING:
+            raise RuntimeError(f"accept() called in state {self._state.name}; call it once, first.")
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            raise ValueError(
+                f"Subprotocol {subprotocol!r} was not offered by the client "
+                f"(offered: {list(self.subprotocols)})."
+            )
+        message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
+        if headers is not None:
+            raw_headers = _encode_headers(headers)
+            if raw_headers:
+                if self._spec() < (2, 1):
+                    raise RuntimeError("This server (ASGI spec < 2.1) cannot send accept headers.")
+                message["headers"] = raw_headers
+        connect = await self._receive()
+        kind = connect.get("type")
+        if kind == "websocket.disconnect":
+            self._lost(disconnect_exception(connect))
+        if kind != "websocket.connect":
+            raise RuntimeError(f"Expected 'websocket.connect', received {kind!r}.")
+        await self._send_or_lost(message)
+        self._accepted_subprotocol = subprotocol
+        self._state = _CONNECTED
+
+    async def deny(
+        self,
+        status: int = 403,
+        headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+        body: bytes = b"",
+    ) -> bool:
+        """Refuse the handshake with an HTTP response.
+
+        Uses the ``websocket.http.response`` extension when the server offers it and returns
+        True; otherwise sends ``websocket.close`` (the server answers 403) and returns False.
+        Afterwards the state is DISCONNECTED and ``close_code`` is 1006 (no close frame).
+
+        Raises:
+            RuntimeError: not in CONNECTING.
+            ValueError: ``status`` is not 100-599, or a bad header (as in ``accept()``).
+            TypeError: ``body`` is not bytes.
+        """
+        if self._state is not _CONNECTING:
+            raise RuntimeError(f"deny() called in state {self._state.name}; only before accept().")
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise ValueError(f"HTTP status must be an int from 100 to 599, got {status!r}.")
+        if not isinstance(body, bytes):
+            raise TypeError(f"body must be bytes, got {type(body).__name__}.")
+        raw_headers = [] if headers is None else _encode_headers(headers)
+        extensions = self._scope.get("extensions") or {}
+        if "websocket.http.response" in extensions:
+            start = {"type": "websocket.http.response.start", "status": status}
+            body_message = {"type": "websocket.http.response.body", "body": body}
+            await self._send_final(_ABNORMAL, "", {**start, "headers": raw_headers}, body_message)
+            return True
+        await self._send_final(_ABNORMAL, "", {"type": "websocket.close", "code": 1000})
+        return False
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection. Does nothing once closed or disconnected.
+
+        On servers below ASGI spec 2.3 the reason is not sent. If the server reports the
+        client already gone (``OSError``), ``close_code`` becomes 1006 and nothing is raised.
+
+        Raises:
+            RuntimeError: in CONNECTING (use ``deny()`` to refuse a handshake).
+            ValueError: ``code`` is not 1000-1003, 1007-1014 or 3000-4999, or ``reason`` is
+                longer than 123 UTF-8 bytes.
+        """
+        if self._state is _DISCONNECTED:
+            return
+        if self._state is _CONNECTING:
+            raise RuntimeError("close() before accept(); use deny() to refuse the handshake.")
+        if not _valid_close_code(code):
+            raise ValueError(f"Close code must be 1000-1003, 1007-1014 or 3000-4999, got {code!r}.")
+        if not isinstance(reason, str) or len(reason.encode()) > _MAX_REASON_BYTES:
+            raise ValueError(f"Close reason must be a str of at most 123 UTF-8 bytes: {reason!r}.")
+        message: Message = {"type": "websocket.close", "code": code}
+        if reason and self._spec() >= (2, 3):
+            message["reason"] = reason
+        await self._send_final(code, reason, message)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _lost(self, exc: WebSocketDisconnect) -> NoReturn:
+        """Record that the client left, then raise ``exc``."""
+        self._state = _DISCONNECTED
+        self._client_left = True
+        self._close_code, self._close_reason = exc.code, exc.reason
+        raise exc
+
+    def _refuse(self, action: str) -> NoReturn:
+        """Raise the error for ``action`` outside CONNECTED."""
+        if self._client_left:
+            assert self._close_code is not None
+            raise WebSocketDisconnect(self._close_code, self._close_reason or "")
+        if self._state is _CONNECTING:
+            raise RuntimeError(f"{action}() before accept(): accept the connection first.")
+        raise RuntimeError(f"{action}() after close(): the connection is closed.")
+
+    async def _send_final(self, code: int, reason: str, *messages: Message) -> None:
+        """Become DISCONNECTED with ``code``/``reason``, then send the closing ``messages``.
+
+        The state changes first, so a concurrent task cannot send after the close. An
+        ``OSError`` (the client is already gone) is not raised: the code becomes 1006.
+        """
+        self._state = _DISCONNECTED
+        self._close_code, self._close_reason = code, reason
+        try:
+            for message in messages:
+                await self._send(message)
+        except OSError:
+            self._close_code, self._close_reason = _ABNORMAL, ""
+
+    async def _send_or_lost(self, message: Message) -> None:
+        """Send, turning the server's ``OSError`` (ASGI 2.4: client gone) into a disconnect."""
+        try:
+            await self._send(message)
+        except OSError:
+            self._lost(WebSocketDisconnect(_ABNORMAL))
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def receive_text(self) -> str:
+        """Receive a text frame.
+
+        Raises:
+            RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError: a binary frame arrived (use ``receive_bytes()``).
+            WebSocketDisconnect: the client disconnected.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse("receive_text")
+        message = await self._receive()
+        try:
+            return text_payload(message)
+        except WebSocketDisconnect as exc:
+            self._lost(exc)
+
+    async def receive_bytes(self) -> bytes:
+        """Receive a binary frame.
+
+        Raises:
+            RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError: a text frame arrived (use ``receive_text()``).
+            WebSocketDisconnect: the client disconnected.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse("receive_bytes")
+        message = await self._receive()
+        try:
+            return bytes_payload(message)
+        except WebSocketDisconnect as exc:
+            self._lost(exc)
+
+    async def receive_data(self) -> str | bytes:
+        """Receive a frame of either kind: ``str`` for text, ``bytes`` for binary.
+
+        Raises:
+            RuntimeError: not connected, or an unexpected ASGI message.
+            WebSocketDisconnect: the client disconnected.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse("receive_data")
+        message = await self._receive()
+        try:
+            return data_payload(message)
+        except WebSocketDisconnect as exc:
+            self._lost(exc)
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        """Receive a JSON value from a text frame, or a UTF-8 binary frame with ``mode="binary"``.
+
+        Raises:
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError: a frame of the other kind arrived.
+            json.JSONDecodeError: the payload is not valid JSON (or not UTF-8).
+            WebSocketDisconnect: the client disconnected.
+        """
+        if mode == "text":
+            return _json.loads(await self.receive_text())
+        if mode == "binary":
+            return _json.loads(await self.receive_bytes())
+        raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}.")
+
+    async def receive_typed(self) -> Any:
+        """Receive a text frame of TYTX JSON, typed values hydrated (plain JSON passes through).
+
+        Raises:
+            ImportError: genro-tytx is not installed (``pip install genro-asgi[tytx]``).
+            RuntimeError, TypeError, WebSocketDisconnect: as ``receive_text()``.
+        """
+        return _tytx.decode(await self.receive_text())
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        """Yield text frames until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            return
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield binary frames until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            return
+
+    async def iter_json(self, mode: str = "text") -> AsyncIterator[Any]:
+        """Yield JSON values (as ``receive_json(mode)``) until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_json(mode)
+        except WebSocketDisconnect:
+            return
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self.iter_text()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send_text(self, data: str) -> None:
+        """Send a text frame.
+
+        Raises:
+            RuntimeError: not connected.
+            TypeError: ``data`` is not ``str``.
+            WebSocketDisconnect: the client is gone (1006) or had disconnected.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse("send_text")
+        if not isinstance(data, str):
+            raise TypeError(f"send_text() takes str, got {type(data).__name__}; use send_bytes().")
+        try:
+            await self._send({"type": "websocket.send", "text": data})
+        except OSError:
+            self._lost(WebSocketDisconnect(_ABNORMAL))
+
+    async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """Send a binary frame from any bytes-like object.
+
+        Raises:
+            RuntimeError: not connected.
+            TypeError: ``data`` is not bytes-like.
+            WebSocketDisconnect: the client is gone (1006) or had disconnected.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse("send_bytes")
+        if not isinstance(data, bytes):
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(
+                    f"send_bytes() takes bytes-like data, got {type(data).__name__}; "
+                    "use send_text()."
+                )
+            data = bytes(data)
+        try:
+            await self._send({"type": "websocket.send", "bytes": data})
+        except OSError:
+            self._lost(WebSocketDisconnect(_ABNORMAL))
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
+
+        Raises:
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            TypeError: ``data`` is not JSON-serializable.
+            RuntimeError, WebSocketDisconnect: as ``send_text()``.
+        """
+        if mode == "text":
+            await self.send_text(_json.dumps(data).decode())
+        elif mode == "binary":
+            await self.send_bytes(_json.dumps(data))
+        else:
+            raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}.")
+
+    async def send_typed(self, data: Any) -> None:
+        """Send ``data`` as TYTX JSON text, so the peer can hydrate typed values.
+
+        Raises:
+            ImportError: genro-tytx is not installed (``pip install genro-asgi[tytx]``).
+            RuntimeError, WebSocketDisconnect: as ``send_text()``.
+        """
+        await self.send_text(_tytx.encode(data))
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self.path!r} {self._state.name}>"
+
+
+__all__ = ["WebSocket", "WebSocketState"]
