@@ -1,0 +1,114 @@
+"""The compiled modules are really in use in a normal install, and the switch really switches."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import HOT_PATHS
+
+# Every public name each switch re-exports from its implementation module.
+SWITCHED = {
+    "headers": ("Headers",),
+    "query": ("QueryParams",),
+    "dispatch": ("text_payload", "bytes_payload", "data_payload", "disconnect_exception"),
+}
+
+
+def run_report(**env: str) -> str:
+    """``python -m genro_asgi`` in a fresh interpreter with ``env`` added."""
+    environ = {k: v for k, v in os.environ.items() if k != "GENRO_ASGI_NO_EXTENSIONS"}
+    environ.update(env)
+    done = subprocess.run(
+        [sys.executable, "-m", "genro_asgi"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def test_switched_names_are_complete() -> None:
+    for hot_path in HOT_PATHS:
+        switch = importlib.import_module(f"genro_asgi._{hot_path}")
+        assert set(switch.__all__) == {"COMPILED", *SWITCHED[hot_path]}
+
+
+@pytest.mark.c_extension
+def test_compiled_modules_in_use() -> None:
+    """Under --c-extensions every switch must hand out the compiled objects."""
+    import genro_asgi
+    from genro_asgi import _compat
+
+    assert not _compat.NO_EXTENSIONS, "GENRO_ASGI_NO_EXTENSIONS is set under --c-extensions"
+    for hot_path in HOT_PATHS:
+        switch = importlib.import_module(f"genro_asgi._{hot_path}")
+        compiled = importlib.import_module(f"genro_asgi._{hot_path}_c")
+        assert compiled.__file__ is not None
+        assert not compiled.__file__.endswith(".py"), compiled.__file__
+        assert switch.COMPILED is True, f"{hot_path}: the compiled module is not in use"
+        for name in SWITCHED[hot_path]:
+            assert getattr(switch, name) is getattr(compiled, name), f"{hot_path}.{name}"
+    assert genro_asgi.COMPILED is True
+    assert genro_asgi.Headers is importlib.import_module("genro_asgi._headers_c").Headers
+    assert genro_asgi.QueryParams is importlib.import_module("genro_asgi._query_c").QueryParams
+
+
+@pytest.mark.c_extension
+def test_websocket_uses_compiled_dispatch() -> None:
+    from genro_asgi import _dispatch_c, websocket
+
+    assert websocket.text_payload is _dispatch_c.text_payload
+    assert websocket.bytes_payload is _dispatch_c.bytes_payload
+    assert websocket.data_payload is _dispatch_c.data_payload
+
+
+@pytest.mark.c_extension
+def test_module_report_says_compiled() -> None:
+    out = run_report()
+    for hot_path in HOT_PATHS:
+        assert f"{hot_path:<9} compiled" in out, out
+    assert "GENRO_ASGI_NO_EXTENSIONS: not set" in out
+    assert "COMPILED  True" in out
+
+
+def test_no_extensions_at_import_time_selects_the_twins() -> None:
+    out = run_report(GENRO_ASGI_NO_EXTENSIONS="1")
+    for hot_path in HOT_PATHS:
+        assert f"{hot_path:<9} pure-Python" in out, out
+    assert "GENRO_ASGI_NO_EXTENSIONS: set" in out
+    assert "COMPILED  False" in out
+
+
+def test_no_extensions_switches_hand_out_the_twins() -> None:
+    code = (
+        "import genro_asgi, genro_asgi._headers_py as h, genro_asgi._query_py as q, "
+        "genro_asgi._dispatch_py as d, genro_asgi.websocket as w\n"
+        "assert genro_asgi.COMPILED is False\n"
+        "assert genro_asgi.Headers is h.Headers and genro_asgi.QueryParams is q.QueryParams\n"
+        "assert w.text_payload is d.text_payload and w.bytes_payload is d.bytes_payload\n"
+        "print('ok')"
+    )
+    environ = {**os.environ, "GENRO_ASGI_NO_EXTENSIONS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_this_run_uses_the_requested_implementation(pytestconfig: pytest.Config) -> None:
+    """The suite runs on what was asked: compiled under --c-extensions, twins otherwise."""
+    import genro_asgi
+
+    if pytestconfig.getoption("c_extensions"):
+        assert genro_asgi.COMPILED is True, "--c-extensions but the compiled modules are not used"
+    else:
+        assert genro_asgi.COMPILED is False
+        assert os.environ.get("GENRO_ASGI_NO_EXTENSIONS") == "1"
