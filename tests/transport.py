@@ -9,6 +9,8 @@ from typing import Any
 from genro_asgi import WebSocket
 
 CONNECT: dict[str, Any] = {"type": "websocket.connect"}
+#: Pass as a ``make_scope()`` keyword value to remove that key from the scope.
+DROP: Any = object()
 
 
 def text(data: str) -> dict[str, Any]:
@@ -50,7 +52,15 @@ def make_scope(**overrides: Any) -> dict[str, Any]:
         "extensions": {"websocket.http.response": {}},
     }
     scope.update(overrides)
-    return scope
+    return {key: value for key, value in scope.items() if value is not DROP}
+
+
+def asgi(spec_version: str | None) -> dict[str, str]:
+    """``scope["asgi"]`` of a server speaking ``spec_version`` (None: a server that omits it)."""
+    info = {"version": "3.0"}
+    if spec_version is not None:
+        info["spec_version"] = spec_version
+    return info
 
 
 class Transport:
