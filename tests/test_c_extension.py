@@ -112,3 +112,43 @@ def test_this_run_uses_the_requested_implementation(pytestconfig: pytest.Config)
     else:
         assert genro_asgi.COMPILED is False
         assert os.environ.get("GENRO_ASGI_NO_EXTENSIONS") == "1"
+
+
+@pytest.mark.parametrize("hot_path", HOT_PATHS)
+def test_missing_compiled_module_falls_back_silently(
+    hot_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiled module that cannot be imported selects the twin, and COMPILED says so."""
+    from genro_asgi import _compat
+
+    switch = importlib.import_module(f"genro_asgi._{hot_path}")
+    twin = importlib.import_module(f"genro_asgi._{hot_path}_py")
+    saved = dict(vars(switch))
+    monkeypatch.setattr(_compat, "NO_EXTENSIONS", False)
+    monkeypatch.setitem(sys.modules, f"genro_asgi._{hot_path}_c", None)  # import → ImportError
+    try:
+        importlib.reload(switch)
+        assert switch.COMPILED is False
+        for name in SWITCHED[hot_path]:
+            assert getattr(switch, name) is getattr(twin, name)
+    finally:
+        vars(switch).update(saved)  # the other modules keep the objects they imported
+
+
+def test_report_lines_follow_the_switches(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m genro_asgi`` (run in-process) prints each switch's choice and COMPILED."""
+    import runpy
+
+    import genro_asgi
+
+    monkeypatch.delitem(sys.modules, "genro_asgi.__main__", raising=False)
+    runpy.run_module("genro_asgi", run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.startswith(f"genro-asgi {genro_asgi.__version__}\n")
+    for hot_path in HOT_PATHS:
+        switch = importlib.import_module(f"genro_asgi._{hot_path}")
+        kind = "compiled" if switch.COMPILED else "pure-Python"
+        assert f"\n{hot_path:<9} {kind}\n" in out
+    assert f"COMPILED  {genro_asgi.COMPILED}" in out
