@@ -148,7 +148,8 @@ def url_from_scope(scope: Scope) -> URL:
     """The URL a client connected to, rebuilt from an ASGI scope.
 
     The scheme is ``ws``/``wss`` (``http``/``https`` are mapped); the host comes from
-    ``scope["server"]``, else the ``Host`` header, else it is left empty. The path is
+    ``scope["server"]`` (unless it is a unix socket, ``[path, None]``), else the ``Host``
+    header, else it is left empty. The path is
     ``raw_path`` when the server gives it, else ``path`` percent-encoded; ``root_path`` is
     prefixed unless the path already starts with it (servers differ on whether ``path``
     includes it).
@@ -156,7 +157,7 @@ def url_from_scope(scope: Scope) -> URL:
     scheme = scope.get("scheme") or "ws"
     scheme = _WS_SCHEMES.get(scheme, scheme)
     server = scope.get("server")
-    if server is not None:
+    if server is not None and server[1] is not None:  # [path, None] is a unix socket
         netloc = _netloc(str(server[0]), server[1], scheme)
     else:
         netloc = headers_from_scope(scope).get("host", "")
