@@ -265,9 +265,11 @@ class WebSocket:
                     raise RuntimeError("This server (ASGI spec < 2.1) cannot send accept headers.")
                 message["headers"] = raw_headers
         connect = await self._receive()
+        if not isinstance(connect, Mapping):
+            raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}")
         kind = connect.get("type")
         if kind == "websocket.disconnect":
-            self._lost(disconnect_exception(connect))
+            self._lost(self._disconnect_exception(connect))
         if kind != "websocket.connect":
             raise RuntimeError(f"Expected 'websocket.connect', received {kind!r}.")
         await self._send_or_lost(message)
@@ -340,6 +342,22 @@ class WebSocket:
         self._close_code, self._close_reason = exc.code, exc.reason
         raise exc
 
+    def _disconnect_exception(self, message: Any) -> WebSocketDisconnect:
+        """``disconnect_exception(message)``; when its code or reason has the wrong type the
+        client is gone all the same: record 1006, then let the ``TypeError`` propagate."""
+        try:
+            return disconnect_exception(message)
+        except TypeError:
+            self._state = _DISCONNECTED
+            self._client_left = True
+            self._close_code, self._close_reason = _ABNORMAL, ""
+            raise
+
+    def _bad_payload(self, message: Any) -> None:
+        """After a payload ``TypeError``: if ``message`` is a disconnect, the client is gone."""
+        if isinstance(message, Mapping) and message.get("type") == "websocket.disconnect":
+            self._disconnect_exception(message)
+
     def _refuse(self, action: str) -> NoReturn:
         """Raise the error for ``action`` outside CONNECTED."""
         if self._client_left:
@@ -387,6 +405,9 @@ class WebSocket:
             return text_payload(message)
         except WebSocketDisconnect as exc:
             self._lost(exc)
+        except TypeError:
+            self._bad_payload(message)
+            raise
 
     async def receive_bytes(self) -> bytes:
         """Receive a binary frame.
@@ -403,6 +424,9 @@ class WebSocket:
             return bytes_payload(message)
         except WebSocketDisconnect as exc:
             self._lost(exc)
+        except TypeError:
+            self._bad_payload(message)
+            raise
 
     async def receive_data(self) -> str | bytes:
         """Receive a frame of either kind: ``str`` for text, ``bytes`` for binary.
@@ -418,6 +442,9 @@ class WebSocket:
             return data_payload(message)
         except WebSocketDisconnect as exc:
             self._lost(exc)
+        except TypeError:
+            self._bad_payload(message)
+            raise
 
     async def receive_json(self, mode: str = "text") -> Any:
         """Receive a JSON value from a text frame, or a UTF-8 binary frame with ``mode="binary"``.
@@ -442,6 +469,7 @@ class WebSocket:
             ImportError: genro-tytx is not installed (``pip install genro-asgi[tytx]``).
             RuntimeError, TypeError, WebSocketDisconnect: as ``receive_text()``.
         """
+        _tytx._tytx()  # without genro-tytx, fail before a frame is consumed
         return _tytx.decode(await self.receive_text())
 
     async def iter_text(self) -> AsyncIterator[str]:
