@@ -68,9 +68,17 @@ def _encode_headers(
     headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]],
 ) -> list[tuple[bytes, bytes]]:
     """Validate response headers into the ASGI form, names lowercased."""
+    if isinstance(headers, (str, bytes)):
+        raise TypeError(f"headers must be a mapping or (name, value) pairs, got {headers!r}.")
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     encoded = []
-    for name, value in pairs:
+    for pair in pairs:
+        try:
+            if isinstance(pair, (str, bytes)):  # "ab" would unpack as the pair ("a", "b")
+                raise ValueError
+            name, value = pair
+        except (TypeError, ValueError):
+            raise TypeError(f"headers must be (name, value) pairs, got {pair!r}.") from None
         raw_name = _encode_header(name, "name").lower()
         if not raw_name:
             raise ValueError("Header names must not be empty.")
