@@ -168,6 +168,29 @@ async def test_accept_rejects_headers_of_wrong_type(headers: Any) -> None:
     assert transport.sent == []
 
 
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        (["ab"], "'ab'"),  # must not be taken as the pair ("a", "b")
+        ([b"ab"], "b'ab'"),
+        ([("x-a", "1", "2")], "('x-a', '1', '2')"),
+        ([("x-a",)], "('x-a',)"),
+        ([None], "None"),
+        ("x-a: 1", "'x-a: 1'"),
+        (b"xy", "b'xy'"),
+    ],
+)
+@pytest.mark.parametrize("method", ["accept", "deny"])
+async def test_headers_must_be_pairs(headers: Any, named: str, method: str) -> None:
+    ws, transport = connection(CONNECT)
+    with pytest.raises(TypeError, match="pairs") as caught:
+        await getattr(ws, method)(headers=headers)
+    assert named in str(caught.value)
+    assert transport.sent == []
+    assert transport.receive_calls == 0
+    assert ws.connection_state is CONNECTING
+
+
 @pytest.mark.parametrize("spec", [None, "2.0", "2.0.1"])
 async def test_accept_headers_need_spec_2_1(spec: str | None) -> None:
     ws, transport = connection(CONNECT, asgi=asgi(spec))
