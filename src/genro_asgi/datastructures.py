@@ -151,8 +151,8 @@ def url_from_scope(scope: Scope) -> URL:
     ``scope["server"]`` (unless it is a unix socket, ``[path, None]``), else the ``Host``
     header, else it is left empty. The path is
     ``raw_path`` when the server gives it, else ``path`` percent-encoded; ``root_path`` is
-    prefixed unless the path already starts with it (servers differ on whether ``path``
-    includes it).
+    prefixed unless the path already starts with it as whole segments (servers differ on
+    whether ``path`` includes it).
     """
     scheme = scope.get("scheme") or "ws"
     scheme = _WS_SCHEMES.get(scheme, scheme)
@@ -166,8 +166,9 @@ def url_from_scope(scope: Scope) -> URL:
         path = quote_from_bytes(raw_path.partition(b"?")[0], safe=_PATH_SAFE + "%")
     else:
         path = quote(scope.get("path", ""), safe=_PATH_SAFE)
-    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE)
-    if root_path and not path.startswith(root_path):
+    root_path = quote(scope.get("root_path", ""), safe=_PATH_SAFE).rstrip("/")
+    # "/api" + "/apiary" is "/api/apiary": only a whole leading segment counts as included.
+    if root_path and path != root_path and not path.startswith(root_path + "/"):
         path = root_path + path
     url = f"{scheme}://{netloc}{path or '/'}"
     query = scope.get("query_string", b"")
