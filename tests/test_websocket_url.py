@@ -65,6 +65,22 @@ from .transport import DROP, connection
             {"root_path": "/my app", "path": "/x", "raw_path": DROP},
             "ws://127.0.0.1:8000/my%20app/x?room=1",
         ),
+        *[
+            (
+                {"root_path": root, "path": path, "raw_path": DROP, "server": ("h", 1)},
+                f"ws://h:1{full}?room=1",
+            )
+            for root, path, full in [
+                ("/api", "/apiary", "/api/apiary"),  # a prefix of a segment is not the root
+                ("/api", "/api", "/api"),
+                ("/api", "", "/api"),
+                ("/api", "/", "/api/"),
+                ("/api/", "/x", "/api/x"),
+                ("/api/", "/api/x", "/api/x"),
+                ("/", "/chat", "/chat"),
+                ("/a/b", "/a/bc", "/a/b/a/bc"),
+            ]
+        ],
         # percent-encoded paths
         ({"path": "/a b/ü", "raw_path": DROP}, "ws://127.0.0.1:8000/a%20b/%C3%BC?room=1"),
         ({"path": "/100%/?#", "raw_path": DROP}, "ws://127.0.0.1:8000/100%25/%3F%23?room=1"),
