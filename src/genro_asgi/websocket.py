@@ -344,10 +344,15 @@ class WebSocket:
     # -- internals ---------------------------------------------------------------------------
 
     def _lost(self, exc: WebSocketDisconnect) -> NoReturn:
-        """Record that the client left, then raise ``exc``."""
-        self._state = _DISCONNECTED
-        self._client_left = True
-        self._close_code, self._close_reason = exc.code, exc.reason
+        """Record that the client left, then raise ``exc``.
+
+        The first cause wins: once DISCONNECTED (the app closed, or a concurrent task saw the
+        loss) ``close_code`` and ``close_reason`` are kept; ``exc`` is raised all the same.
+        """
+        if self._state is not _DISCONNECTED:
+            self._state = _DISCONNECTED
+            self._client_left = True
+            self._close_code, self._close_reason = exc.code, exc.reason
         raise exc
 
     def _disconnect_exception(self, message: Any) -> WebSocketDisconnect:
@@ -356,9 +361,10 @@ class WebSocket:
         try:
             return disconnect_exception(message)
         except TypeError:
-            self._state = _DISCONNECTED
-            self._client_left = True
-            self._close_code, self._close_reason = _ABNORMAL, ""
+            if self._state is not _DISCONNECTED:
+                self._state = _DISCONNECTED
+                self._client_left = True
+                self._close_code, self._close_reason = _ABNORMAL, ""
             raise
 
     def _bad_payload(self, message: Any) -> None:
