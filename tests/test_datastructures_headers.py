@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import pytest
@@ -29,6 +30,13 @@ def test_lookup_is_case_insensitive(headers: Headers, key: str) -> None:
     assert headers.get(key) == "example.com"
     assert headers.getlist(key) == ["example.com"]
     assert key in headers
+
+
+@pytest.mark.parametrize("key", [b"host", 1, None])
+def test_get_with_non_str_key_returns_the_default(headers: Headers, key: Any) -> None:
+    assert headers.get(key) is None
+    assert headers.get(key, "d") == "d"
+    assert headers.getlist(key) == []
 
 
 def test_get_first_value_and_default(headers: Headers) -> None:
@@ -150,7 +158,7 @@ def test_equality_compares_the_pairs() -> None:
 @pytest.mark.parametrize("other", [[(b"a", b"1")], {"a": "1"}, "a: 1", None])
 def test_not_equal_to_other_types(other: object) -> None:
     assert Headers([(b"a", b"1")]) != other
-    assert Headers([(b"a", b"1")]).__eq__(other) is NotImplemented
+    assert operator.eq(Headers([(b"a", b"1")]), other) is False
 
 
 def test_unhashable_like_a_mutable_mapping_view() -> None:
