@@ -6,6 +6,8 @@ import operator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genro_asgi.datastructures import Headers, headers_from_scope
 
@@ -212,3 +214,37 @@ def test_typeerror_names_the_bad_item(bad: Any) -> None:
 def test_headers_from_scope() -> None:
     assert headers_from_scope({"headers": [(b"A", b"1")]}).items() == [("a", "1")]
     assert len(headers_from_scope({})) == 0
+
+
+NAME_BYTES = st.binary(min_size=0, max_size=4).map(lambda b: b.replace(b"x", b"X"))
+RAW_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from([b"A", b"a", b"\xc4", b"\xe4", b""]) | NAME_BYTES, st.binary(max_size=4)
+    ),
+    max_size=8,
+)
+
+
+def _ascii_lower(data: bytes) -> bytes:
+    return bytes(c + 32 if 65 <= c <= 90 else c for c in data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    raw=RAW_HEADERS, key=st.sampled_from(["a", "A", "\xc4", "\xe4", "", "X"]) | st.text(max_size=3)
+)
+def test_hypothesis_against_a_reference_model(raw: list[tuple[bytes, bytes]], key: str) -> None:
+    headers = Headers(raw)
+    pairs = [(_ascii_lower(n).decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+    try:
+        folded = _ascii_lower(key.encode("latin-1")).decode("latin-1")
+    except UnicodeEncodeError:
+        folded = None
+    matches = [v for n, v in pairs if n == folded]
+    assert headers.items() == pairs
+    assert headers.keys() == list(dict.fromkeys(n for n, _ in pairs))
+    assert headers.values() == [v for _, v in pairs]
+    assert len(headers) == len(raw)
+    assert headers.getlist(key) == matches
+    assert headers.get(key) == (matches[0] if matches else None)
+    assert (key in headers) is bool(matches)

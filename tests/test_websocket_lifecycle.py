@@ -575,3 +575,33 @@ async def test_full_lifecycle_states() -> None:
     await ws.close()
     assert ws.connection_state is DISCONNECTED
     assert transport.sent_types == ["websocket.accept", "websocket.send", "websocket.close"]
+
+
+def _allowed(code: int) -> bool:
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+async def test_close_code_validation_exhaustive() -> None:
+    for code in [*range(-2, 5010), 65535, 2**31]:
+        ws, transport = await accepted()
+        if _allowed(code):
+            await ws.close(code)
+            assert transport.sent[-1] == {"type": "websocket.close", "code": code}
+        else:
+            with pytest.raises(ValueError, match=str(code)):
+                await ws.close(code)
+            assert ws.connection_state is CONNECTED
+
+
+@pytest.mark.parametrize("char", ["a", "é", "€", "😀"])
+async def test_close_reason_length_exhaustive(char: str) -> None:
+    width = len(char.encode())
+    for count in range(130 // width + 2):
+        reason = char * count
+        ws, transport = await accepted()
+        if count * width <= 123:
+            await ws.close(1000, reason)
+            assert transport.sent[-1].get("reason", "") == reason
+        else:
+            with pytest.raises(ValueError, match="123"):
+                await ws.close(1000, reason)
