@@ -136,6 +136,11 @@ def test_raw_is_the_original_list() -> None:
     assert headers.raw == [(b"A", b"1"), (b"a", b"2")]
 
 
+def test_list_pairs_accepted_as_asgi_allows() -> None:
+    headers = Headers([[b"A", b"1"], (b"b", b"2")])  # type: ignore[list-item]
+    assert headers.items() == [("a", "1"), ("b", "2")]
+
+
 def test_tuple_of_pairs_accepted() -> None:
     headers = Headers(((b"a", b"1"), (b"b", b"2")))
     assert headers.items() == [("a", "1"), ("b", "2")]
