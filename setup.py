@@ -45,7 +45,9 @@ def extensions() -> list[Extension]:
     """One extension per ``src/genro_asgi/*_c.pyx``; cythonized when ``build_ext`` runs."""
     macros = [("CYTHON_TRACE", "1"), ("CYTHON_TRACE_NOGIL", "1")] if TRACE else []
     return [
-        Extension(f"genro_asgi.{pyx.stem}", [pyx.relative_to(HERE).as_posix()], define_macros=macros)
+        Extension(
+            f"genro_asgi.{pyx.stem}", [pyx.relative_to(HERE).as_posix()], define_macros=macros
+        )
         for pyx in sorted(PACKAGE.glob("*_c.pyx"))
     ]
 
