@@ -76,7 +76,8 @@ def test_the_implementation_in_use_matches_its_flag(pytestconfig: pytest.Config)
         (_query, genro_asgi.QueryParams, "_query"),
     ):
         suffix = "_c" if switch.COMPILED else "_py"
-        assert cls.__module__ == f"genro_asgi.{stem}{suffix}"
+        implementation = importlib.import_module(f"genro_asgi.{stem}{suffix}")
+        assert cls is getattr(implementation, cls.__name__)
     if not pytestconfig.getoption("c_extensions"):  # GENRO_ASGI_NO_EXTENSIONS=1 is in force
         from genro_asgi import _dispatch
 
