@@ -1,0 +1,247 @@
+"""The chat demo (examples/chat/app.py), in process through genro_asgi.testing."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytest.importorskip("genro_tytx", reason="the chat demo needs genro-asgi[tytx]")
+
+from genro_asgi import WebSocketDisconnect
+from genro_asgi.testing import WebSocketDenied, WebSocketTestSession, connect
+
+APP_PATH = Path(__file__).resolve().parent.parent / "examples" / "chat" / "app.py"
+
+
+def load_chat() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("chat_example_app", APP_PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+chat = load_chat()
+
+
+@pytest.fixture
+def app() -> Any:
+    """A fresh room for each test."""
+    return chat.ChatApp()
+
+
+async def join(session: WebSocketTestSession, nick: str, users: list[str]) -> None:
+    """Expect the join notice for ``nick`` with the room's ``users``."""
+    assert await session.receive_json() == {"type": "join", "nick": nick, "users": users}
+
+
+async def http(app: Any, method: str, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": method, "path": path, "headers": []}, receive, send)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"]
+
+
+# -- HTTP and lifespan ---------------------------------------------------------------------------
+
+
+async def test_get_root_serves_the_page(app: Any) -> None:
+    status, headers, body = await http(app, "GET", "/")
+    assert status == 200
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+    assert headers[b"content-length"] == str(len(body)).encode()
+    assert b"<title>genro-asgi chat</title>" in body
+    assert b"function fromTytx" in body
+
+
+async def test_head_other_paths_and_methods(app: Any) -> None:
+    status, headers, body = await http(app, "HEAD", "/")
+    assert (status, body) == (200, b"")
+    assert int(headers[b"content-length"]) > 1000
+    assert (await http(app, "GET", "/nope"))[0] == 404
+    assert (await http(app, "POST", "/"))[0] == 405
+
+
+async def test_lifespan_startup_and_shutdown(app: Any) -> None:
+    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan"}, receive, send)
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+# -- the room ------------------------------------------------------------------------------------
+
+
+async def test_two_members_chat_and_see_join_and_leave(app: Any) -> None:
+    async with connect(app, "/ws?nick=alice") as alice:
+        await join(alice, "alice", ["alice"])
+        async with connect(app, "/ws?nick=Bob") as bob:
+            await join(bob, "Bob", ["alice", "Bob"])
+            await join(alice, "Bob", ["alice", "Bob"])
+            await alice.send_json({"type": "say", "text": "hello Bob"})
+            for session in (alice, bob):
+                line = await session.receive_json()
+                assert (line["type"], line["nick"], line["text"]) == ("say", "alice", "hello Bob")
+                assert datetime.fromisoformat(line["at"]).tzinfo is not None
+        assert await alice.receive_json() == {"type": "leave", "nick": "Bob", "users": ["alice"]}
+    assert app.members == {}
+
+
+async def test_a_bill_is_split_with_decimals_and_sent_typed(app: Any) -> None:
+    async with connect(app, "/ws?nick=ann") as ann, connect(app, "/ws?nick=ben") as ben:
+        await join(ann, "ann", ["ann"])
+        await join(ann, "ben", ["ann", "ben"])
+        await join(ben, "ben", ["ann", "ben"])
+        await ben.send_typed({"type": "bill", "amount": Decimal("12.50"), "due": date(2025, 1, 2)})
+        frame = await ann.receive_text()
+        assert frame.endswith("::JS")
+        assert '"amount":"12.50::N"' in frame
+        assert '"due":"2025-01-02::D"' in frame
+        assert '"share":"6.25::N"' in frame
+        bill = await ben.receive_typed()
+        at = bill.pop("at")
+        assert bill == {
+            "type": "bill",
+            "nick": "ben",
+            "amount": Decimal("12.50"),
+            "due": date(2025, 1, 2),
+            "people": 2,
+            "share": Decimal("6.25"),
+        }
+        assert isinstance(at, datetime)
+        assert at.tzinfo == timezone.utc
+
+
+async def test_the_page_encoding_of_a_bill_is_understood(app: Any) -> None:
+    async with connect(app, "/ws?nick=solo") as solo:
+        await join(solo, "solo", ["solo"])
+        await solo.send_text('{"type":"bill","amount":"10.00::N","due":"2025-03-01::D"}::JS')
+        bill = await solo.receive_typed()
+        assert (bill["amount"], bill["share"], bill["people"]) == (
+            Decimal("10.00"),
+            Decimal("10.00"),
+            1,
+        )
+
+
+def test_shares_round_half_up_to_the_cent() -> None:
+    assert chat.split_bill(Decimal("10"), 3) == Decimal("3.33")
+    assert chat.split_bill(Decimal("0.05"), 2) == Decimal("0.03")
+    assert chat.split_bill(Decimal("100"), 4) == Decimal("25.00")
+
+
+async def test_chat_text_that_looks_typed_stays_a_string(app: Any) -> None:
+    async with connect(app, "/ws?nick=zed") as zed:
+        await join(zed, "zed", ["zed"])
+        await zed.send_json({"type": "say", "text": "see you 2025-01-02::D"})
+        frame = await zed.receive_text()
+        assert not frame.endswith("::JS")
+        assert json.loads(frame)["text"] == "see you 2025-01-02::D"
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        ("not json", "unreadable message"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"type": "shout"}', "unknown message type 'shout'"),
+        ('{"type": "say", "text": "   "}', "1 to 500 characters"),
+        ('{"type": "say", "text": 5}', "1 to 500 characters"),
+        ('{"type": "say", "text": "' + "x" * 501 + '"}', "1 to 500 characters"),
+        ('{"type": "bill", "amount": 12.5, "due": "2025-01-02::D"}::JS', "decimal number"),
+        ('{"type": "bill", "amount": "abc::N", "due": "2025-01-02::D"}::JS', "unreadable"),
+        ('{"type": "bill", "amount": "NaN::N", "due": "2025-01-02::D"}::JS', "decimal number"),
+        ('{"type": "bill", "amount": "-1::N", "due": "2025-01-02::D"}::JS', "above 0"),
+        ('{"type": "bill", "amount": "1::N", "due": "2025-01-02"}', "due date"),
+        ('{"type":"bill","amount":"1::N","due":"2025-01-02T00:00:00Z::DHZ"}::JS', "due date"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_member_stays(
+    app: Any, frame: str, error: str
+) -> None:
+    async with connect(app, "/ws?nick=eve") as eve:
+        await join(eve, "eve", ["eve"])
+        await eve.send_text(frame)
+        reply = await eve.receive_json()
+        assert reply["type"] == "error"
+        assert error in reply["text"]
+        await eve.send_json({"type": "say", "text": "still here"})
+        assert (await eve.receive_json())["text"] == "still here"
+
+
+async def test_binary_frames_get_an_error(app: Any) -> None:
+    async with connect(app, "/ws?nick=bin") as session:
+        await join(session, "bin", ["bin"])
+        await session.send_bytes(b"{}")
+        assert (await session.receive_json())["text"].startswith("send text frames")
+
+
+# -- the handshake -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/ws", "/ws?nick=", "/ws?nick=a%20b", "/ws?nick=" + "x" * 21])
+async def test_bad_nicknames_are_denied_with_400(app: Any, url: str) -> None:
+    with pytest.raises(WebSocketDenied) as info:
+        async with connect(app, url):
+            pass  # pragma: no cover
+    assert info.value.status == 400
+    assert b"nick must be" in info.value.body
+    assert app.members == {}
+
+
+async def test_other_paths_are_denied_with_404(app: Any) -> None:
+    with pytest.raises(WebSocketDenied) as info:
+        async with connect(app, "/chat?nick=ann"):
+            pass  # pragma: no cover
+    assert (info.value.status, info.value.body) == (404, b"the chat is at /ws")
+
+
+async def test_a_taken_nickname_is_closed_with_4009(app: Any) -> None:
+    async with connect(app, "/ws?nick=ann") as first:
+        await join(first, "ann", ["ann"])
+        async with connect(app, "/ws?nick=ann") as second:
+            assert await second.receive_json() == {
+                "type": "error",
+                "text": "the nickname 'ann' is taken",
+            }
+            with pytest.raises(WebSocketDisconnect) as info:
+                await second.receive_text()
+            assert (info.value.code, info.value.reason) == (4009, "nickname taken")
+        assert list(app.members) == ["ann"]
+        await first.send_json({"type": "say", "text": "still alone"})
+        assert (await first.receive_json())["text"] == "still alone"
+
+
+async def test_a_member_that_vanishes_is_removed(app: Any) -> None:
+    async with connect(app, "/ws?nick=stay") as stay:
+        await join(stay, "stay", ["stay"])
+        async with connect(app, "/ws?nick=gone") as gone:
+            await join(gone, "gone", ["gone", "stay"])
+            await join(stay, "gone", ["gone", "stay"])
+            await gone.close(1001, "tab closed")
+        assert await stay.receive_json() == {"type": "leave", "nick": "gone", "users": ["stay"]}
+        assert list(app.members) == ["stay"]
