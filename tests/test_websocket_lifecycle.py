@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -605,3 +606,18 @@ async def test_close_reason_length_exhaustive(char: str) -> None:
         else:
             with pytest.raises(ValueError, match="123"):
                 await ws.close(1000, reason)
+
+
+async def test_state_changes_before_the_close_message_is_sent() -> None:
+    ws, transport = await accepted()
+    transport.send_gate = asyncio.Event()
+    closing = asyncio.create_task(ws.close(4000, "bye"))
+    await asyncio.sleep(0)  # close() is now waiting inside the server's send()
+    assert ws.connection_state is DISCONNECTED
+    assert (ws.close_code, ws.close_reason) == (4000, "bye")
+    with pytest.raises(RuntimeError, match="close"):
+        await ws.send_text("too late")
+    await ws.close()  # a concurrent second close() is a no-op
+    transport.send_gate.set()
+    await closing
+    assert transport.sent_types == ["websocket.accept", "websocket.close"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -75,6 +76,8 @@ class Transport:
         self.sent: list[dict[str, Any]] = []
         self.receive_calls = 0
         self.send_error: BaseException | None = None
+        #: When set, ``send()`` waits for this event before recording (to interleave tasks).
+        self.send_gate: asyncio.Event | None = None
 
     def push(self, *messages: dict[str, Any]) -> None:
         self.inbox.extend(messages)
@@ -86,6 +89,8 @@ class Transport:
         return self.inbox.popleft()
 
     async def send(self, message: dict[str, Any]) -> None:
+        if self.send_gate is not None:
+            await self.send_gate.wait()
         if self.send_error is not None:
             raise self.send_error
         self.sent.append(message)
