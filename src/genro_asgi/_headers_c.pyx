@@ -140,7 +140,7 @@ cdef str _lower_name(bytes name):
     return _latin1(name)
 
 
-cdef bytes _exact(bytes value):
+cdef bytes _exact(object value):
     """``value`` as an exact ``bytes`` (a subclass instance is copied)."""
     if type(value) is bytes:
         return value
@@ -284,3 +284,6 @@ cdef class Headers:
 
     def __repr__(self):
         return f"Headers({self.items()!r})"
+
+    def __reduce__(self):
+        return type(self), (self._raw,)

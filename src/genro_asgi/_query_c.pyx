@@ -334,3 +334,6 @@ cdef class QueryParams:
 
     def __repr__(self):
         return f"QueryParams({self._decoded()!r})"
+
+    def __reduce__(self):
+        return type(self), ("" if self._source is None else self._source,)
