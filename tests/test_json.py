@@ -17,6 +17,8 @@ import textwrap
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genro_asgi import _json
 
@@ -246,3 +248,29 @@ def test_orjson_backend_is_used_when_installed() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "orjson"
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=JSON_VALUES)
+def test_both_backends_agree(value: Any) -> None:
+    orjson = pytest.importorskip("orjson")
+    std = _json._std_dumps(value)
+    fast = _json.dumps(value)
+    assert _json.BACKEND == "orjson"
+    for payload in (std, fast, std.decode(), fast.decode()):
+        assert _json._std_loads(payload) == value
+        assert orjson.loads(payload) == value
+        assert _json.loads(payload) == value
