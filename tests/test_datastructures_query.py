@@ -191,3 +191,43 @@ def test_equality() -> None:
 def test_query_params_from_scope() -> None:
     assert query_params_from_scope({"query_string": b"x=%20"}).items() == [("x", " ")]
     assert len(query_params_from_scope({})) == 0
+
+
+TOKENS = st.sampled_from(
+    [
+        "a",
+        "B",
+        "=",
+        "&",
+        "+",
+        "%",
+        "%2",
+        "%20",
+        "%2B",
+        "%3D",
+        "%26",
+        "%C3",
+        "%A9",
+        "%C3%A9",
+        "%E2%82%AC",
+        "%F0%9F%98%80",
+        "%ff",
+        "%FE",
+        "%zz",
+        "%%",
+        ";",
+        "#",
+        "é",
+        "€",
+        "\x00",
+        " ",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TOKENS, max_size=12).map("".join))
+def test_hypothesis_escape_tokens_equal_parse_qsl(query: str) -> None:
+    assert QueryParams(query).multi_items() == reference(query)
+    raw = query.encode()
+    assert QueryParams(raw).multi_items() == reference(raw)
