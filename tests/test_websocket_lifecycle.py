@@ -621,3 +621,11 @@ async def test_state_changes_before_the_close_message_is_sent() -> None:
     transport.send_gate.set()
     await closing
     assert transport.sent_types == ["websocket.accept", "websocket.close"]
+
+
+async def test_close_reason_not_encodable_as_utf8() -> None:
+    ws, transport = await accepted()
+    with pytest.raises(ValueError, match=r"(?i)surrogate|utf-8|reason"):
+        await ws.close(1000, "\ud800")
+    assert transport.sent_types == ["websocket.accept"]
+    assert ws.connection_state is CONNECTED
