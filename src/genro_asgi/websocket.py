@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from . import _json, _tytx
 from ._dispatch import bytes_payload, data_payload, disconnect_exception, text_payload
+from ._watch import RECEIVING, SENDS_BEFORE_WATCH, ReceiveAhead
 from .datastructures import (
     URL,
     Address,
@@ -106,10 +107,12 @@ class WebSocket:
         "_receive",
         "_scope",
         "_send",
+        "_sends",
         "_spec_version",
         "_state",
         "_state_obj",
         "_url",
+        "_watch",
     )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,6 +132,8 @@ class WebSocket:
         self._state_obj: State | None = None
         self._cookies: dict[str, str] | None = None
         self._spec_version: tuple[int, int] | None = None
+        self._sends = 0  # sends since the last receive (see _watch.py)
+        self._watch: ReceiveAhead | None = None
 
     # -- properties --------------------------------------------------------------------------
 
@@ -140,7 +145,7 @@ class WebSocket:
     @property
     def asgi_receive(self) -> Receive:
         """The server's ASGI ``receive`` callable."""
-        return self._receive
+        return self._receive if self._watch is None else self._watch.server_receive
 
     @property
     def asgi_send(self) -> Send:
@@ -189,9 +194,15 @@ class WebSocket:
 
     @property
     def client(self) -> Address | None:
-        """The client's ``(host, port)``, or None when the server does not say."""
+        """The client's ``(host, port)``, or None when the server does not say.
+
+        The port is an ``int`` even where the server gives a string (granian does).
+        """
         client = self._scope.get("client")
-        return None if client is None else Address(client[0], client[1])
+        if client is None:
+            return None
+        port = client[1]
+        return Address(client[0], int(port) if isinstance(port, str) and port.isdigit() else port)
 
     @property
     def path(self) -> str:
@@ -389,11 +400,27 @@ class WebSocket:
         """
         self._state = _DISCONNECTED
         self._close_code, self._close_reason = code, reason
+        if self._watch is not None:
+            self._watch.cancel()
+            self._end_watch(self._watch)
         try:
             for message in messages:
                 await self._send(message)
         except OSError:
             self._close_code, self._close_reason = _ABNORMAL, ""
+
+    def _start_watch(self) -> None:
+        """The app sent twice without receiving: receive ahead to notice a disconnect."""
+        if self._watch is None and self._state is _CONNECTED:
+            self._watch = ReceiveAhead.start(self, self._receive)
+            if self._watch is not None:
+                self._receive = self._watch.receive
+
+    def _end_watch(self, watch: ReceiveAhead) -> None:
+        """``watch``'s slot was taken (or it was cancelled): use the server's receive again."""
+        if self._watch is watch:
+            self._receive = watch.server_receive
+            self._watch = None
 
     async def _send_or_lost(self, message: Message) -> None:
         """Send, turning the server's ``OSError`` (ASGI 2.4: client gone) into a disconnect."""
@@ -414,7 +441,9 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_text")
+        self._sends = RECEIVING
         message = await self._receive()
+        self._sends = 0
         try:
             return text_payload(message)
         except WebSocketDisconnect as exc:
@@ -433,7 +462,9 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_bytes")
+        self._sends = RECEIVING
         message = await self._receive()
+        self._sends = 0
         try:
             return bytes_payload(message)
         except WebSocketDisconnect as exc:
@@ -451,7 +482,9 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_data")
+        self._sends = RECEIVING
         message = await self._receive()
+        self._sends = 0
         try:
             return data_payload(message)
         except WebSocketDisconnect as exc:
@@ -531,6 +564,9 @@ class WebSocket:
             await self._send({"type": "websocket.send", "text": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
+        self._sends += 1
+        if self._sends == SENDS_BEFORE_WATCH:
+            self._start_watch()
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary frame from any bytes-like object.
@@ -553,6 +589,9 @@ class WebSocket:
             await self._send({"type": "websocket.send", "bytes": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
+        self._sends += 1
+        if self._sends == SENDS_BEFORE_WATCH:
+            self._start_watch()
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
