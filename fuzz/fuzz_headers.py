@@ -107,7 +107,7 @@ def check(data: bytes, candidate: ModuleType, reference: ModuleType) -> None:
         raise AssertionError("raw is not the list given")
     same("==", got == candidate.Headers(raw), True)
     same("!= other", got != object(), True)
-    same("hash", outcome(hash, got), outcome(hash, ref))
+    same("unhashable", outcome(hash, got)[1][0], TypeError)  # messages name the class
     for key in keys:
         for name, function, args in (
             ("get", "get", (key,)),

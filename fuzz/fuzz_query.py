@@ -60,7 +60,7 @@ def check(data: bytes, candidate: ModuleType, reference: ModuleType) -> None:
     same("== same query", got == candidate.QueryParams(query), True)
     same("== as str", got == candidate.QueryParams(text), True)
     same("!= other", got != object(), True)
-    same("hash", outcome(hash, got), outcome(hash, ref))
+    same("unhashable", outcome(hash, got)[1][0], TypeError)  # messages name the class
     keys: list[Any] = list(dict.fromkeys(key for key, _ in pairs))[:16]
     keys += [k + "x" for k in keys[:4]] + [k.upper() for k in keys[:4]]
     keys += [None, 1, b"a", "", "\u0100", "\x00"]
