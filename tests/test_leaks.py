@@ -1,0 +1,214 @@
+"""No reference leaks in the compiled hot paths, on the success and on every error path.
+
+Each exercise runs every entry point of one compiled module on fresh inputs, many times. A
+leaked reference keeps an input (or an exception) alive, so it shows up as traced memory
+(``tracemalloc``) and live GC objects that grow with the number of rounds; a leaked reference
+to a long-lived object shows up in its ``sys.getrefcount``. Release builds have no
+``sys.gettotalrefcount``, hence these proxies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+import tracemalloc
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .conftest import COMPILED
+
+pytestmark = pytest.mark.c_extension
+
+ROUNDS = 1000
+
+
+def assert_flat(exercise: Callable[[], None], *watched: object, rounds: int = ROUNDS) -> None:
+    """Fail when ``rounds`` runs of ``exercise`` leave memory, objects or references behind."""
+    for _ in range(rounds // 10 + 1):  # warm up: caches, interned strings, free lists
+        exercise()
+    gc.collect()
+    refs = [sys.getrefcount(obj) for obj in watched]
+    objects = len(gc.get_objects())
+    tracemalloc.start()
+    try:
+        memory = tracemalloc.get_traced_memory()[0]
+        for _ in range(rounds):
+            exercise()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - memory
+    finally:
+        tracemalloc.stop()
+    more_objects = len(gc.get_objects()) - objects
+    assert grown < rounds, f"traced memory grew by {grown} bytes over {rounds} rounds"
+    assert more_objects <= rounds // 100, f"{more_objects} more live objects after {rounds} rounds"
+    assert [sys.getrefcount(obj) for obj in watched] == refs, "a watched object gained references"
+
+
+def raises(expected: type[BaseException], call: Callable[..., object], *args: object) -> None:
+    """Run ``call(*args)``, which must raise ``expected`` (so each error path really runs)."""
+    try:
+        call(*args)
+    except expected:
+        return
+    raise AssertionError(f"{call}{args} did not raise {expected.__name__}")
+
+
+def test_checker_sees_a_leak() -> None:
+    """The checker itself fails on a leak of one small object per round, or of one reference."""
+    kept: list[object] = []
+    with pytest.raises(AssertionError, match=r"grew|more live objects"):
+        assert_flat(lambda: kept.append([]))
+    watched = object()
+    leaked = ctypes.py_object(watched)
+    with pytest.raises(AssertionError, match="gained references"):
+        assert_flat(lambda: ctypes.pythonapi.Py_IncRef(leaked), watched, rounds=100)
+    for _ in range(sys.getrefcount(watched) - 3):  # hand the leaked references back
+        ctypes.pythonapi.Py_DecRef(leaked)
+
+
+# Long-lived inputs whose reference counts are watched.
+HEADER_NAME = b"X-Long-Lived"
+HEADER_VALUE = b"long lived"
+QUERY = b"long=lived&k=%41"
+TEXT_QUERY = "\u20ac=%E2%82%AC"
+
+
+class BytesSub(bytes):
+    """A bytes subclass (the normalizing path)."""
+
+
+def test_headers() -> None:
+    module = COMPILED.module("headers")
+    headers_cls = module.Headers
+
+    def exercise() -> None:
+        host = b"HOST".lower()  # a fresh bytes object each round
+        raw = [(host, b"example.com".upper()), (HEADER_NAME, HEADER_VALUE), (b"a", b"1")]
+        headers = headers_cls(raw)
+        results = [
+            headers.get("host"),
+            headers.get("x-long-lived", "default"),
+            headers.get("missing"),
+            headers.get(1),
+            headers.getlist("A"),
+            headers.getlist("\u20ac"),
+            headers["x-LONG-lived"],
+            "host" in headers,
+            b"host" in headers,
+            headers.keys(),
+            headers.values(),
+            headers.items(),
+            list(headers),
+            len(headers),
+            repr(headers),
+            headers == headers_cls(list(raw)),
+            headers.__reduce__(),
+            headers_cls(tuple(raw)).get("a"),
+            headers_cls([[host, host], (BytesSub(host), BytesSub(host))]).items(),
+        ]
+        assert results[0] == "EXAMPLE.COM"
+        raises(KeyError, headers.__getitem__, "missing")
+        raises(TypeError, hash, headers)
+        raises(TypeError, headers_cls, {host: host})
+        raises(TypeError, headers_cls, [(host, host), (host, "str")])
+        raises(TypeError, headers_cls, [(host,)])
+        raw.append(None)  # spoiled after construction: the look-ups raise
+        raises(TypeError, headers.get, "missing")
+        raises(TypeError, headers.items)
+
+    assert_flat(exercise, HEADER_NAME, HEADER_VALUE)
+
+
+def test_query() -> None:
+    query_cls = COMPILED.module("query").QueryParams
+    long_segment = ("a=" + "%41" * 150 + "+" * 150).encode()  # the heap buffer path
+
+    def exercise() -> None:
+        fresh = b"A=1&a=%41&b=caf%C3%A9+x&flag&&=e&bad=%ZZ%4".lower()
+        for query in (fresh, fresh.decode(), QUERY, TEXT_QUERY, "\U0001f600=%F0%9F%98%80\u0100"):
+            params = query_cls(query)
+            results = [
+                params.get("a"),
+                params.get("missing", "default"),
+                params.get(1),
+                params.getlist("a"),
+                params.getlist(None),
+                "long" in params,
+                params.keys(),
+                params.values(),
+                params.items(),
+                params.multi_items(),
+                list(params),
+                len(params),
+                bool(params),
+                repr(params),
+                params == query_cls(query),
+                params.__reduce__(),
+            ]
+            assert results[-2] is True
+            if "b" in params:
+                results.append(params["b"])
+            raises(KeyError, params.__getitem__, "missing")
+            raises(KeyError, params.__getitem__, 1)
+            raises(TypeError, params.__getitem__, ["unhashable"])
+            raises(TypeError, params.get, ["unhashable"])
+            raises(TypeError, hash, params)
+        query_cls(BytesSub(fresh)).multi_items()
+        query_cls(long_segment).get("a")
+        query_cls(query=b"").get("a")
+        params = query_cls(fresh)
+        params.__init__(fresh.decode())
+        raises(TypeError, query_cls, bytearray(fresh))
+        raises(TypeError, query_cls, None)
+
+    assert_flat(exercise, QUERY, TEXT_QUERY)
+
+
+class Message(OrderedDict[str, Any]):
+    """A dict subclass: the generic (non-dict) path of the dispatch."""
+
+
+def test_dispatch() -> None:
+    module = COMPILED.module("dispatch")
+    from genro_asgi.exceptions import WebSocketDisconnect
+
+    receive, disconnect = "websocket.receive", "websocket.disconnect"
+    reason = "long-lived reason"
+
+    def exercise() -> None:
+        text = "hello".upper()
+        data = b"hello".upper()
+        for make in (dict, Message):
+            text_frame = make(type=receive, text=text)
+            bytes_frame = make(type=receive, bytes=data)
+            module.text_payload(text_frame)
+            module.bytes_payload(bytes_frame)
+            module.data_payload(text_frame)
+            module.data_payload(bytes_frame)
+            module.data_payload(make(type=receive, text=None, bytes=data))
+            module.disconnect_exception(make(type=disconnect, code=1000, reason=reason))
+            module.disconnect_exception(make(type=disconnect))
+            raises(TypeError, module.text_payload, bytes_frame)
+            raises(TypeError, module.bytes_payload, text_frame)
+            for bad in (
+                make(type=receive, text=text, bytes=data),
+                make(type=receive),
+                make(type="websocket.unknown"),
+                make(text=text),
+            ):
+                raises(RuntimeError, module.data_payload, bad)
+            raises(TypeError, module.data_payload, make(type=receive, text=data))
+            raises(TypeError, module.data_payload, make(type=receive, bytes=text))
+            goodbye = make(type=disconnect, code=1001, reason=reason)
+            raises(WebSocketDisconnect, module.text_payload, goodbye)
+            for bad in (make(code="1000"), make(code=True), make(reason=b"x")):
+                raises(TypeError, module.disconnect_exception, bad)
+        raises(RuntimeError, module.data_payload, None)
+        raises(RuntimeError, module.data_payload, [receive])
+        raises(AttributeError, module.disconnect_exception, None)
+
+    assert_flat(exercise, reason)
