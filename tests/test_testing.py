@@ -575,3 +575,37 @@ def test_session_repr_and_slots() -> None:
     assert repr(session) == "<WebSocketTestSession '/x' app=connecting>"
     with pytest.raises(AttributeError):
         session.other = 1  # type: ignore[attr-defined]
+
+
+# -- the README's examples ---------------------------------------------------------------------
+
+
+async def readme_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """The README's "Echo in 15 lines", plus a refused path."""
+    ws = WebSocket(scope, receive, send)
+    if ws.path == "/private":
+        await ws.deny(401, body=b"log in first")
+        return
+    await ws.accept(subprotocol="chat" if "chat" in ws.subprotocols else None)
+    name = ws.query_params.get("name", "stranger")
+    await ws.send_text(f"hello {name}")
+    async for message in ws:
+        if message == "bye":
+            await ws.close(1000, "see you")
+            break
+        await ws.send_json({"echo": message, "from": ws.client})
+
+
+async def test_readme_testing_example() -> None:
+    async with connect(readme_echo, "/echo?name=ann", subprotocols=["chat"]) as ws:
+        assert ws.accepted_subprotocol == "chat"
+        assert await ws.receive_text() == "hello ann"
+        await ws.send_text("hi")  # ws.client is an Address (a namedtuple): a JSON array
+        assert await ws.receive_json() == {"echo": "hi", "from": ["127.0.0.1", 50000]}
+        await ws.send_text("bye")
+        with pytest.raises(WebSocketDisconnect, match="1000: see you"):
+            await ws.receive_text()
+    with pytest.raises(WebSocketDenied) as denied:
+        async with connect(readme_echo, "/private"):
+            pass  # pragma: no cover
+    assert (denied.value.status, denied.value.body) == (401, b"log in first")

@@ -43,8 +43,13 @@ else:
         orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
     )
 
+    def _orjson_default(obj: Any) -> Any:
+        if isinstance(obj, tuple):  # a namedtuple (e.g. Address): an array, as json writes it
+            return list(obj)
+        raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
+
     def _orjson_dumps(data: Any) -> bytes:
-        return orjson.dumps(data, option=_OPTIONS)
+        return orjson.dumps(data, default=_orjson_default, option=_OPTIONS)
 
     dumps = _orjson_dumps
     loads = orjson.loads
