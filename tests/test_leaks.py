@@ -43,7 +43,8 @@ def assert_flat(exercise: Callable[[], None], *watched: object, rounds: int = RO
     finally:
         tracemalloc.stop()
     more_objects = len(gc.get_objects()) - objects
-    assert grown < rounds, f"traced memory grew by {grown} bytes over {rounds} rounds"
+    # A few KiB of noise (caches warming up); one leaked small object per round is ~32 KiB.
+    assert grown < max(rounds, 4096), f"traced memory grew by {grown} bytes over {rounds} rounds"
     assert more_objects <= rounds // 100, f"{more_objects} more live objects after {rounds} rounds"
     assert [sys.getrefcount(obj) for obj in watched] == refs, "a watched object gained references"
 
