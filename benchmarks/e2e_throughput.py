@@ -1,0 +1,323 @@
+"""End-to-end echo throughput through a real server: raw ASGI vs genro-asgi vs Starlette.
+
+    python benchmarks/e2e_throughput.py --clients 50 --messages 2000 --rounds 5
+
+Three servers run side by side, one per app, with the same settings (uvicorn and ``--ws``
+implementation by default). Each round runs the same workload against each app in turn (the
+order rotates every round): ``--clients`` concurrent connections each echo ``--messages`` text
+messages, ``--window`` in flight per connection; every echo is checked (nothing lost, nothing
+reordered) or the script fails. Results are the median messages per second over the rounds,
+and the ratios to the raw ASGI app (the floor: no wrapper at all).
+
+Fairness: the load generator runs in its own process, and it is a minimal WebSocket client
+written on asyncio's Protocol with pre-built frames, several times cheaper per message than
+the servers, so the server process (where the apps differ) is the bottleneck; with at least two
+CPUs, the servers are pinned to one CPU and the load generator to another. All three apps run
+the same loop shape (receive text, send it back) with no router in front.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+APPS = ("raw", "genro", "starlette")
+SERVERS = ("uvicorn-websockets-sansio", "uvicorn-wsproto", "uvicorn-websockets")
+LOAD_TIMEOUT = 300.0  # seconds one measurement may take before the script fails
+
+# -- the three apps: the same echo loop ---------------------------------------------------------
+
+
+async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor: plain ASGI messages, no wrapper."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return
+        await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def genro_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    from genro_asgi import WebSocket, WebSocketDisconnect
+
+    ws = WebSocket(scope, receive, send)
+    await ws.accept()
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+async def starlette_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    ws = WebSocket(scope, receive, send)
+    await ws.accept()
+    try:
+        while True:
+            await ws.send_text(await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+APP_OBJECTS = {"raw": raw_app, "genro": genro_app, "starlette": starlette_app}
+
+
+def pin(cpu: int | None) -> None:
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+def serve(app: str, port: int, server: str, cpu: int | None) -> None:
+    """Run one app under uvicorn (the process the benchmark starts per app)."""
+    import uvicorn
+
+    pin(cpu)
+    ws = server.removeprefix("uvicorn-")
+    uvicorn.run(
+        APP_OBJECTS[app], host="127.0.0.1", port=port, ws=ws, lifespan="off",
+        log_level="warning", access_log=False,
+    )  # fmt: skip
+
+
+# -- the load generator: a minimal WebSocket client ----------------------------------------------
+
+_MASK = os.urandom(4)
+_MASK_INT = int.from_bytes(_MASK * 32, "big")
+
+
+def client_frame(payload: bytes) -> bytes:
+    """A masked, final text frame (payloads under 126 bytes)."""
+    assert len(payload) < 126
+    masked = (int.from_bytes(payload, "big") ^ (_MASK_INT >> (8 * (128 - len(payload))))).to_bytes(
+        len(payload), "big"
+    )
+    return bytes((0x81, 0x80 | len(payload))) + _MASK + masked
+
+
+def close_frame() -> bytes:
+    code = (1000).to_bytes(2, "big")
+    masked = bytes(b ^ m for b, m in zip(code, _MASK[:2], strict=True))
+    return b"\x88\x82" + _MASK + masked
+
+
+class EchoClient(asyncio.Protocol):
+    """One connection: handshake, then ``len(messages)`` echoes with ``window`` in flight."""
+
+    def __init__(self, host: str, port: int, messages: list[bytes], window: int) -> None:
+        self.request = (
+            f"GET /bench HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
+        ).encode()
+        self.messages = messages
+        self.frames = [client_frame(m) for m in messages]
+        self.window = window
+        self.sent = 0
+        self.received = 0
+        self.buffer = bytearray()
+        self.open = False
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def start(self) -> None:
+        assert self.transport is not None
+        count = min(self.window, len(self.frames))
+        self.transport.write(b"".join(self.frames[:count]))
+        self.sent = count
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self._fail(f"handshake refused: {bytes(buffer[:end])!r}")
+                return
+            del buffer[: end + 4]
+            self.open = True
+            self.opened.set_result(None)
+        position, size = 0, len(buffer)
+        replies = []
+        while size - position >= 2:
+            opcode, length = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
+            if length > 125:
+                self._fail("unexpected long frame from the server")
+                return
+            if size - position < 2 + length:
+                break
+            payload = bytes(buffer[position + 2 : position + 2 + length])
+            position += 2 + length
+            if opcode != 1:
+                self._fail(f"unexpected frame opcode {opcode} before all echoes arrived")
+                return
+            if payload != self.messages[self.received]:
+                self._fail(f"echo {self.received}: expected {self.messages[self.received]!r}")
+                return
+            self.received += 1
+            if self.sent < len(self.frames):
+                replies.append(self.frames[self.sent])
+                self.sent += 1
+        del buffer[:position]
+        if replies and self.transport is not None:
+            self.transport.write(b"".join(replies))
+        if self.received == len(self.messages) and not self.done.done():
+            self.done.set_result(None)
+
+    def _fail(self, why: str) -> None:
+        for future in (self.opened, self.done):
+            if not future.done():
+                future.set_exception(AssertionError(why))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self._fail(f"connection lost after {self.received} echoes: {exc!r}")
+
+    def finish(self) -> None:
+        if self.transport is not None:
+            self.transport.write(close_frame())
+            self.transport.close()
+
+
+async def load(port: int, clients: int, messages: int, window: int) -> dict[str, float]:
+    """Open ``clients`` connections, then time ``messages`` echoes on each, all at once."""
+    loop = asyncio.get_running_loop()
+    protocols = []
+    for number in range(clients):
+        payloads = [f"c{number:05d} m{i:07d} {'x' * 16}".encode() for i in range(messages)]
+        protocol = EchoClient("127.0.0.1", port, payloads, window)
+        await loop.create_connection(lambda p=protocol: p, "127.0.0.1", port)
+        protocols.append(protocol)
+    await asyncio.gather(*(p.opened for p in protocols))
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for protocol in protocols:
+        protocol.start()
+    await asyncio.wait_for(asyncio.gather(*(p.done for p in protocols)), LOAD_TIMEOUT)
+    elapsed = time.perf_counter() - start
+    busy = (time.process_time() - cpu_start) / elapsed
+    for protocol in protocols:
+        protocol.finish()
+    await asyncio.sleep(0.05)
+    total = sum(p.received for p in protocols)
+    assert total == clients * messages, f"lost messages: {total} of {clients * messages}"
+    return {"messages": total, "seconds": elapsed, "per_second": total / elapsed, "busy": busy}
+
+
+# -- orchestration ------------------------------------------------------------------------------
+
+
+def measure(port: int, args: argparse.Namespace, cpu: int | None) -> dict[str, float]:
+    """One measurement, in a fresh load-generator process: messages/s and its CPU share."""
+    argv = [sys.executable, __file__, "--load-port", str(port), "--clients", str(args.clients),
+            "--messages", str(args.messages), "--window", str(args.window)]  # fmt: skip
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=LOAD_TIMEOUT, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"load generator failed:\n{done.stdout}{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    from servers import ServerProcess
+
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    server_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    logs = Path(tempfile.mkdtemp(prefix="genro-e2e-bench-"))
+    servers: dict[str, ServerProcess] = {}
+    try:
+        for app in APPS:
+            command = [sys.executable, __file__, "--serve", app, "--port", "{port}",
+                       "--server", args.server]  # fmt: skip
+            if server_cpu is not None:
+                command += ["--cpu", str(server_cpu)]
+            servers[app] = ServerProcess(
+                args.server, app, app_dir=HERE, log_path=logs / f"{app}.log", command=command
+            ).start()
+        measure(servers["raw"].port, argparse.Namespace(**{**vars(args), "messages": 50}), None)
+        results: dict[str, list[float]] = {app: [] for app in APPS}
+        busy = []
+        for round_number in range(args.rounds):
+            order = APPS[round_number % 3 :] + APPS[: round_number % 3]
+            for app in order:
+                result = measure(servers[app].port, args, load_cpu)
+                results[app].append(result["per_second"])
+                busy.append(result["busy"])
+            line = "  ".join(f"{app} {results[app][-1]:>9,.0f}" for app in APPS)
+            print(f"round {round_number + 1}/{args.rounds}: {line} msg/s", flush=True)
+    finally:
+        for process in servers.values():
+            process.stop()
+    median = {app: statistics.median(values) for app, values in results.items()}
+    import genro_asgi
+
+    print(
+        f"\n{args.server}, {args.clients} clients x {args.messages} messages, window "
+        f"{args.window}, {args.rounds} rounds; genro-asgi {genro_asgi.__version__} "
+        f"(compiled: {genro_asgi.COMPILED}); load generator busy {max(busy):.0%} of the time "
+        "at most.\nMedian messages/s, and the ratio to the raw ASGI app:"
+    )
+    for app in APPS:
+        print(f"  {app:<10} {median[app]:>10,.0f}   {median[app] / median['raw']:.3f}")
+    genro, raw, starlette = median["genro"], median["raw"], median["starlette"]
+    print(f"  genro-asgi / Starlette: {genro / starlette:.3f}")
+    within = genro >= 0.95 * raw
+    ahead = genro > starlette
+    print(f"  target (genro within 5% of raw ASGI, ahead of Starlette): "
+          f"{'met' if within and ahead else 'not met'}")  # fmt: skip
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50, help="concurrent connections")
+    parser.add_argument("--messages", type=int, default=2000, help="echoes per connection")
+    parser.add_argument("--window", type=int, default=8, help="messages in flight per connection")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median kept)")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
+    parser.add_argument("--serve", choices=APPS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--load-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.server, args.cpu)
+        return 0
+    if args.load_port:
+        pin(args.cpu)
+        result = asyncio.run(load(args.load_port, args.clients, args.messages, args.window))
+        print(json.dumps(result))
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
