@@ -104,6 +104,12 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        """The server's main process id (the group leader)."""
+        assert self.process is not None, "the server is not running"
+        return self.process.pid
+
+    @property
     def url(self) -> str:
         return f"ws://{HOST}:{self.port}"
 
