@@ -284,7 +284,7 @@ class WebSocket:
                     raise RuntimeError("This server (ASGI spec < 2.1) cannot send accept headers.")
                 message["headers"] = raw_headers
         connect = await self._receive()
-        if not isinstance(connect, Mapping):
+        if type(connect) is not dict and not isinstance(connect, Mapping):  # dict: skip the ABC
             raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}")
         kind = connect.get("type")
         if kind == "websocket.disconnect":
