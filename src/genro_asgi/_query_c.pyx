@@ -71,7 +71,6 @@ cdef inline int _hex(unsigned int c) noexcept nogil:
     return -1
 
 
-@cython.cdivision(True)
 cdef Py_ssize_t _split(const void *data, int kind, Py_ssize_t length, _Pair *pairs) noexcept:
     """Fill ``pairs`` with the non-empty ``&``-separated segments; return how many.
 
