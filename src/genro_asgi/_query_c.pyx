@@ -137,6 +137,7 @@ cdef str _unquote_ascii(const void *data, int kind, Py_ssize_t start, Py_ssize_t
             PyMem_Free(buf)
 
 
+@cython.freelist(16)
 @cython.no_gc  # it refers only to an exact bytes or str: no reference cycle is possible
 cdef class QueryParams:
     """Immutable multi-dict of query parameters.
