@@ -63,6 +63,14 @@ async def echo_json(ws: WebSocket) -> None:
         await ws.send_json({"echo": value})
 
 
+async def burst(ws: WebSocket) -> None:
+    """Three replies per message: the sends in a row make genro-asgi receive ahead."""
+    await ws.accept()
+    async for message in ws:
+        for i in range(3):
+            await ws.send_text(f"{message}.{i}")
+
+
 async def subprotocol(ws: WebSocket) -> None:
     picked = PICKED_SUBPROTOCOL if PICKED_SUBPROTOCOL in ws.subprotocols else None
     await ws.accept(subprotocol=picked)
@@ -190,6 +198,7 @@ async def raw_probe(scope: dict[str, Any], receive: Any, send: Any) -> None:
 ROUTES: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
     "/echo": echo,
     "/json": echo_json,
+    "/burst": burst,
     "/subprotocol": subprotocol,
     "/headers": headers,
     "/close-app": close_from_app,
