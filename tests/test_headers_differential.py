@@ -173,6 +173,9 @@ def test_compiled_survives_a_mutated_list(headers_pair: ModulePair) -> None:
     for call in (lambda: headers.get("x"), headers.keys, lambda: "x" in headers, headers.values):
         with pytest.raises(TypeError, match="header 0 must be a"):
             call()
+    raw[0] = ("host", b"a")  # a str name
+    with pytest.raises(TypeError, match="header 0 must be a"):
+        headers.get("origin")
     raw[0] = (b"host", None)
     assert "host" in headers  # the name is fine; the value is checked when it is read
     with pytest.raises(TypeError, match="header 0 must be a"):

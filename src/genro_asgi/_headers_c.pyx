@@ -1,4 +1,4 @@
-# cython: binding=False
+# cython: language_level=3, freethreading_compatible=True, embedsignature=True, binding=False
 """Compiled ``Headers``: the behaviour of ``_headers_py.Headers``, decoding nothing up front.
 
 The object keeps the ASGI list itself (no copy, no lowercased names). A look-up compares the

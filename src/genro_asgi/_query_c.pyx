@@ -1,4 +1,4 @@
-# cython: binding=False
+# cython: language_level=3, freethreading_compatible=True, embedsignature=True, binding=False
 """Compiled ``QueryParams``: the behaviour of ``_query_py.QueryParams``, decoding on demand.
 
 Construction splits the query once into ``(start, "=", end)`` offsets with per-half flags
