@@ -69,7 +69,7 @@ class OptionalBuildExt(build_ext):
                 from Cython.Build import cythonize
                 from Cython.Compiler.Errors import CompileError as CythonError
             except ImportError as exc:
-                self.give_up(f"Cython is not installed ({exc})", exc)
+                self.give_up(f"Cython is not installed ({exc})", exc, inplace)
                 return
             try:
                 generated = cythonize(self.extensions, compiler_directives=DIRECTIVES)
@@ -78,12 +78,16 @@ class OptionalBuildExt(build_ext):
                     ext.sources = c_sources[ext.name]
                 super().run()
             except (*BUILD_ERRORS, CythonError) as exc:
-                self.give_up(f"{type(exc).__name__}: {exc}", exc)
+                self.give_up(f"{type(exc).__name__}: {exc}", exc, inplace)
         finally:
             self.inplace = inplace  # setuptools leaves it off when its run() raises
 
-    def give_up(self, reason: str, exc: Exception) -> None:
-        """Fail loudly if extensions are required, else drop them all and warn."""
+    def give_up(self, reason: str, exc: Exception, inplace: bool) -> None:
+        """Fail loudly if extensions are required, else drop them all and warn.
+
+        Dropped means: the modules built so far are deleted from the build directory and, for
+        an in-place (editable) build, from the source tree, so no stale one is imported.
+        """
         if REQUIRE_EXTENSIONS:
             raise SystemExit(
                 "error: genro-asgi: building the compiled hot paths failed and "
@@ -91,16 +95,15 @@ class OptionalBuildExt(build_ext):
                 "  Install Cython and a working C compiler with the Python headers, or unset "
                 "GENRO_ASGI_REQUIRE_EXTENSIONS to accept a pure-Python install."
             ) from exc
-        self.inplace = False
-        for ext in self.extensions:  # a partial build never ships: all or nothing
-            built = Path(self.get_ext_fullpath(ext.name))
-            if built.exists():
-                built.unlink()
+        for in_source_tree in sorted({False, inplace}):  # all or nothing: no partial build
+            self.inplace = in_source_tree  # get_ext_fullpath reads it; run() restores it
+            for ext in self.extensions:
+                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
         self.extensions = []
         self.distribution.ext_modules = []
         wheel = self.distribution.command_obj.get("bdist_wheel")
         if wheel is not None:
-            wheel.root_is_pure = True  # type: ignore[attr-defined]  # tag it py3-none-any
+            wheel.root_is_pure = True  # tag it py3-none-any
         bar = "*" * 78
         sys.stderr.write(
             f"\n{bar}\nWARNING: genro-asgi is being installed WITHOUT its compiled hot paths.\n"
