@@ -181,22 +181,24 @@ async def test_deny(client: Client, delivers: Delivers) -> None:
     assert seen == {"used_extension": delivers.http_response, "close_code": 1006}
 
 
-def _reset(ws: object) -> None:
-    """Drop the TCP connection at once with a RST, no close frame (the client vanished)."""
+def _vanish(ws: object, how: str = "reset") -> None:
+    """Drop the TCP connection at once, no close frame: with a RST (``reset``) or a FIN."""
     transport = ws.transport  # type: ignore[attr-defined]
-    sock = transport.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if how == "reset":
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
 
 
-async def test_client_vanishes_while_app_only_sends(client: Client) -> None:
+@pytest.mark.parametrize("how", ["reset", "fin"])
+async def test_client_vanishes_while_app_only_sends(client: Client, how: str) -> None:
     """The app's send-only loop ends with WebSocketDisconnect promptly on every server."""
     report_id = new_id()
     async with client.connect("/stream", report_id) as ws:
         for _ in range(5):
             assert (await asyncio.wait_for(ws.recv(), 10)).startswith("tick ")
         vanished_at = time.time()
-        _reset(ws)
+        _vanish(ws, how)
     seen = await client.report(report_id, timeout=15)
     assert seen["exception"] == "WebSocketDisconnect", seen
     assert seen["ended_at"] - vanished_at < 5.0, seen
@@ -239,7 +241,7 @@ async def test_raw_server_behaviour(client: Client, delivers: Delivers) -> None:
     async with client.connect("/raw-probe", report_id) as ws:
         for _ in range(3):
             await asyncio.wait_for(ws.recv(), 10)
-        _reset(ws)
+        _vanish(ws)
     seen = await client.report(report_id, timeout=15)
     assert seen["disconnect"]["type"] == "websocket.disconnect", seen
     assert (seen["send_error"] is not None) == delivers.send_raises, seen
