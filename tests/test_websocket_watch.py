@@ -299,3 +299,11 @@ def test_client_port_string_becomes_int() -> None:
     ws = WebSocket(make_scope(client=("127.0.0.1", "50123")), Transport().receive, Transport().send)
     assert ws.client == ("127.0.0.1", 50123)
     assert isinstance(ws.client.port, int)
+
+
+@pytest.mark.parametrize(("port", "url"), [("80", "ws://example.org/chat"), ("8000", None)])
+def test_server_port_string_in_the_url(port: str, url: str | None) -> None:
+    scope = make_scope(server=("example.org", port), query_string=b"")
+    ws = WebSocket(scope, Transport().receive, Transport().send)
+    assert str(ws.url) == (url or f"ws://example.org:{port}/chat")
+    assert ws.url.port == (None if port == "80" else int(port))

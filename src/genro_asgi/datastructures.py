@@ -158,7 +158,9 @@ def url_from_scope(scope: Scope) -> URL:
     scheme = _WS_SCHEMES.get(scheme, scheme)
     server = scope.get("server")
     if server is not None and server[1] is not None:  # [path, None] is a unix socket
-        netloc = _netloc(str(server[0]), server[1], scheme)
+        port = server[1]  # granian gives the port as a str
+        port = int(port) if isinstance(port, str) and port.isdigit() else port
+        netloc = _netloc(str(server[0]), port, scheme)
     else:
         netloc = headers_from_scope(scope).get("host", "")
     raw_path = scope.get("raw_path")
