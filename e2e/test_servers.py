@@ -36,11 +36,12 @@ class Delivers:
     accept_headers: str  # accept(headers=...): "sent", "dropped" or "refused" (spec < 2.1)
     send_raises: bool  # raw ASGI: send() raises once the client vanished
     receive_after: str  # raw ASGI: receive() after websocket.disconnect: "blocks" or returns it
+    on_return: int | None  # close code the client gets when the app returns without close()
 
 
 UVICORN = Delivers(
     empty_messages=True, app_close_reason=True, client_close=CLIENT_CLOSE, http_response=True,
-    accept_headers="sent", send_raises=True, receive_after="blocks",
+    accept_headers="sent", send_raises=True, receive_after="blocks", on_return=1006,
 )  # fmt: skip
 
 #: The one table of per-server expectations (mirrored by the README's compatibility table).
@@ -50,16 +51,17 @@ SERVERS: dict[str, Delivers] = {
     "uvicorn-websockets": replace(UVICORN, receive_after="websocket.disconnect"),
     "hypercorn": Delivers(
         empty_messages=True, app_close_reason=True, client_close=(1006, ""), http_response=True,
-        accept_headers="sent", send_raises=False, receive_after="blocks",
+        accept_headers="sent", send_raises=False, receive_after="blocks", on_return=1011,
     ),
     "daphne": Delivers(
         empty_messages=False, app_close_reason=False, client_close=(CLIENT_CLOSE[0], ""),
         http_response=False, accept_headers="refused", send_raises=False, receive_after="blocks",
+        on_return=None,
     ),
     "granian": Delivers(
         empty_messages=True, app_close_reason=True, client_close=(CLIENT_CLOSE[0], ""),
         http_response=True, accept_headers="dropped", send_raises=False,
-        receive_after="websocket.disconnect",
+        receive_after="websocket.disconnect", on_return=1005,
     ),
 }  # fmt: skip
 
@@ -149,6 +151,19 @@ async def test_close_from_app(client: Client, delivers: Delivers) -> None:
         assert ws.close_reason == (APP_CLOSE[1] if delivers.app_close_reason else "")
     seen = await client.report(report_id)
     assert [seen["close_code"], seen["close_reason"]] == list(APP_CLOSE)
+
+
+async def test_app_returns_without_close(client: Client, delivers: Delivers) -> None:
+    """What the server does when the app just returns (None: it keeps the connection open)."""
+    async with client.connect("/return") as ws:
+        assert [await asyncio.wait_for(ws.recv(), 10) for _ in range(2)] == ["one", "two"]
+        try:
+            await asyncio.wait_for(ws.recv(), 3)
+        except ConnectionClosed:
+            closed_with: int | None = ws.close_code
+        except asyncio.TimeoutError:
+            closed_with = None
+    assert closed_with == delivers.on_return
 
 
 async def test_close_from_client(client: Client, delivers: Delivers) -> None:

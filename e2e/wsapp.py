@@ -71,6 +71,13 @@ async def burst(ws: WebSocket) -> None:
             await ws.send_text(f"{message}.{i}")
 
 
+async def just_return(ws: WebSocket) -> None:
+    """Accept, send twice (receiving ahead starts), then return without close()."""
+    await ws.accept()
+    await ws.send_text("one")
+    await ws.send_text("two")
+
+
 async def subprotocol(ws: WebSocket) -> None:
     picked = PICKED_SUBPROTOCOL if PICKED_SUBPROTOCOL in ws.subprotocols else None
     await ws.accept(subprotocol=picked)
@@ -199,6 +206,7 @@ ROUTES: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
     "/echo": echo,
     "/json": echo_json,
     "/burst": burst,
+    "/return": just_return,
     "/subprotocol": subprotocol,
     "/headers": headers,
     "/close-app": close_from_app,
