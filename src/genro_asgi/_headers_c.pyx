@@ -27,29 +27,62 @@ cdef extern from *:
             && PyBytes_CheckExact(PyTuple_GET_ITEM(item, 0))
             && PyBytes_CheckExact(PyTuple_GET_ITEM(item, 1));
     }
+
+    static int _hq_all_pairs(PyObject *const *entries, Py_ssize_t size) {
+        for (Py_ssize_t i = 0; i < size; i++) {
+            if (!_hq_is_pair(entries[i])) return 0;
+        }
+        return 1;
+    }
+
+    /* ASCII lowercase, as bytes.lower(): only A-Z change. */
+    static inline unsigned char _hq_lower(unsigned char c) {
+        return (unsigned char)(c - 'A') < 26 ? c + 32 : c;
+    }
+
+    /* Index of the first entry from `start` whose name equals the latin-1 `key` of length
+       `n`, ASCII case ignored; -1 when none; -3 - i when entry i has no bytes name in a
+       2-tuple (the list was changed after the check at construction). The hot loop of every
+       look-up: borrowed pointers only, no allocation, no Python code. The value is checked
+       by the caller, on a match only. */
+    static Py_ssize_t _hq_find(PyObject *const *entries, Py_ssize_t size,
+                               const unsigned char *key, Py_ssize_t n, Py_ssize_t start) {
+        for (Py_ssize_t i = start; i < size; i++) {
+            PyObject *item = entries[i];
+            if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2) return -3 - i;
+            PyObject *name = PyTuple_GET_ITEM(item, 0);
+            if (!PyBytes_CheckExact(name)) return -3 - i;
+            if (PyBytes_GET_SIZE(name) != n) continue;
+            const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(name);
+            Py_ssize_t j = 0;
+            while (j < n && (raw[j] == key[j] || _hq_lower(raw[j]) == _hq_lower(key[j]))) j++;
+            if (j == n) return i;
+        }
+        return -1;
+    }
     #define _hq_bytes_data(b) ((const unsigned char *)PyBytes_AS_STRING(b))
+
+    /* The value of a 2-tuple `_hq_find` matched (a new reference), or None if not bytes. */
+    static inline PyObject *_hq_value(PyObject *item) {
+        PyObject *value = PyTuple_GET_ITEM(item, 1);
+        return Py_NewRef(PyBytes_CheckExact(value) ? value : Py_None);
+    }
     """
     int _hq_unicode_ready(object) except -1
     bint _hq_is_pair(PyObject *item)
+    bint _hq_all_pairs(PyObject **entries, Py_ssize_t size)
+    Py_ssize_t _hq_find(PyObject **entries, Py_ssize_t size, const unsigned char *key,
+                        Py_ssize_t n, Py_ssize_t start)
     # Borrowed-pointer views of the exact list/tuple the headers scan.
     PyObject **PySequence_Fast_ITEMS(object seq)
     Py_ssize_t PySequence_Fast_GET_SIZE(object seq)
-    PyObject *PyTuple_GET_ITEM(PyObject *tup, Py_ssize_t i)
-    Py_ssize_t PyTuple_GET_SIZE(PyObject *tup)
-    bint PyTuple_CheckExact(PyObject *o)
-    bint PyBytes_CheckExact(PyObject *o)
-    Py_ssize_t PyBytes_GET_SIZE(PyObject *b)
     const unsigned char *_hq_bytes_data(PyObject *b)
+    object _hq_value(PyObject *item)
     bint PyUnicode_Check(object o)
     int PyUnicode_KIND(object o)
     int PyUnicode_1BYTE_KIND
     const unsigned char *PyUnicode_1BYTE_DATA(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
-
-
-cdef inline unsigned char _lower(unsigned char c) noexcept:
-    """ASCII lowercase, as ``bytes.lower``: only A-Z change."""
-    return c + 32 if <unsigned char>(c - 65) < 26 else c
 
 
 cdef inline Py_ssize_t _key_buffer(object key, const unsigned char **data) except -2:
@@ -67,20 +100,6 @@ cdef inline Py_ssize_t _key_buffer(object key, const unsigned char **data) excep
     return PyUnicode_GET_LENGTH(key)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef inline bint _same_name(PyObject *name, const unsigned char *key, Py_ssize_t n) noexcept:
-    """``name.lower() == key.lower()`` for a bytes name and a latin-1 key of length ``n``."""
-    if PyBytes_GET_SIZE(name) != n:
-        return False
-    cdef const unsigned char *raw = _hq_bytes_data(name)
-    cdef Py_ssize_t i
-    for i in range(n):  # both buffers hold n bytes
-        if raw[i] != key[i] and _lower(raw[i]) != _lower(key[i]):
-            return False
-    return True
-
-
 cdef tuple _pair_at(object items, Py_ssize_t index):
     """Item ``index`` of the scanned sequence, checked again: the list may have been mutated."""
     cdef PyObject *item = PySequence_Fast_ITEMS(items)[index]
@@ -89,27 +108,15 @@ cdef tuple _pair_at(object items, Py_ssize_t index):
     return <tuple>item
 
 
-cdef Py_ssize_t _find(object items, const unsigned char *key, Py_ssize_t n,
-                      Py_ssize_t start) except -2:
-    """Index of the first entry from ``start`` whose name matches ``key``; -1 when none.
-
-    Runs no Python code unless it raises, so the borrowed pointers stay valid. Only the name
-    is checked here; ``_pair_at`` checks the whole entry it returns.
-    """
-    cdef PyObject **entries = PySequence_Fast_ITEMS(items)
-    cdef PyObject *item
-    cdef PyObject *name
-    cdef Py_ssize_t index
-    for index in range(start, PySequence_Fast_GET_SIZE(items)):
-        item = entries[index]
-        if not (PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2):
-            _pair_at(items, index)  # raises the TypeError
-        name = PyTuple_GET_ITEM(item, 0)
-        if not PyBytes_CheckExact(name):
-            _pair_at(items, index)
-        if _same_name(name, key, n):
-            return index
-    return -1
+cdef inline Py_ssize_t _find(object items, const unsigned char *key, Py_ssize_t n,
+                             Py_ssize_t start) except -2:
+    """Index of the first entry from ``start`` whose name matches ``key``; -1 when none."""
+    cdef Py_ssize_t index = _hq_find(
+        PySequence_Fast_ITEMS(items), PySequence_Fast_GET_SIZE(items), key, n, start
+    )
+    if index < -1:
+        _pair_at(items, -3 - index)  # raises the TypeError naming the entry
+    return index
 
 
 cdef object _first(object items, object key):
@@ -123,10 +130,13 @@ cdef object _first(object items, object key):
         index = _find(items, data, n, 0)
         if index < 0:
             return None
-        return _latin1(_pair_at(items, index)[1])
+        value = _hq_value(PySequence_Fast_ITEMS(items)[index])
+        if value is None:
+            _pair_at(items, index)  # raises the TypeError naming the entry
+        return _latin1(value)
 
 
-cdef str _latin1(bytes value):
+cdef inline str _latin1(bytes value):
     return PyUnicode_DecodeLatin1(value, len(value), NULL)
 
 
@@ -184,16 +194,11 @@ cdef class Headers:
     cdef object _items
 
     def __init__(self, raw=()):
-        cdef PyObject **entries
-        cdef Py_ssize_t index
         items = raw
         if type(raw) is list or type(raw) is tuple:
             with cython.critical_section(raw):
-                entries = PySequence_Fast_ITEMS(raw)
-                for index in range(PySequence_Fast_GET_SIZE(raw)):
-                    if not _hq_is_pair(entries[index]):
-                        items = None
-                        break
+                if not _hq_all_pairs(PySequence_Fast_ITEMS(raw), PySequence_Fast_GET_SIZE(raw)):
+                    items = None
         else:
             items = None
         self._items = _normalize(raw) if items is None else items
