@@ -14,9 +14,10 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
-from servers import Client, new_id
+from servers import Client, ServerProcess, new_id
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 from wsapp import ACCEPT_HEADERS, APP_CLOSE, DENY_BODY, PICKED_SUBPROTOCOL
@@ -261,3 +262,29 @@ async def test_raw_server_behaviour(client: Client, delivers: Delivers) -> None:
     assert seen["disconnect"]["type"] == "websocket.disconnect", seen
     assert (seen["send_error"] is not None) == delivers.send_raises, seen
     assert seen["receive_after"] == delivers.receive_after, seen
+
+
+def test_server_stops_with_all_its_processes(server_name: str, tmp_path: Path) -> None:
+    """stop() leaves no process of the server's group (hypercorn's resource tracker included)."""
+    process = ServerProcess(
+        server_name, "wsapp:app", app_dir=Path(__file__).parent, log_path=tmp_path / "log",
+        env={"GENRO_E2E_REPORTS": str(tmp_path)},
+    ).start()  # fmt: skip
+    group = process.pid
+    try:
+        members = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                   if _pgid(pid) == group]  # fmt: skip
+        assert group in members
+        if server_name == "hypercorn":  # a worker and multiprocessing's resource tracker
+            assert len(members) >= 3, members
+    finally:
+        process.stop()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group, 0)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
