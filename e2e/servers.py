@@ -113,8 +113,24 @@ class ServerProcess:
     def url(self) -> str:
         return f"ws://{HOST}:{self.port}"
 
-    def start(self) -> ServerProcess:
-        """Start the server and wait until its port accepts connections."""
+    def start(self, attempts: int = 3) -> ServerProcess:
+        """Start the server and wait until its port accepts connections.
+
+        The port is picked free just before the start; if the server exits instead of listening
+        (another process took the port meanwhile), it is started again on another port
+        (``attempts`` in all).
+        """
+        for attempt in range(1, attempts + 1):
+            if self._start_once():
+                return self
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"{self.name} did not start listening on port {self.port}: "
+                    f"see {self.log_path}:\n{self.log()}"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self) -> bool:
         self.port = free_port()
         argv = [part.format(app=self.app, port=self.port) for part in self.command]
         env = {**os.environ, **self.env}
@@ -131,15 +147,15 @@ class ServerProcess:
                 start_new_session=True,  # its own process group: stop() kills exactly that
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not _accepts(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    f"{self.name} did not start listening on port {self.port}: "
-                    f"see {self.log_path}:\n{self.log()}"
-                )
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if _accepts(self.port):
+                time.sleep(0.2)  # and still running (a failed bind makes the server exit)
+                if self.process.poll() is None:
+                    return True
+                break
             time.sleep(0.05)
-        return self
+        self.stop()
+        return False
 
     def log(self) -> str:
         """The server's output so far (its last 4000 characters)."""
