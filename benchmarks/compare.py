@@ -245,11 +245,13 @@ def write_baseline(
     machine = runs[0][1].get("machine_info", {})
     info = machine if isinstance(machine, dict) else {}
     cpu = info.get("cpu", {})
+    commit = runs[0][1].get("commit_info")  # set when the run was made in a git checkout
     data = {
         "about": "Benchmark ratios tracked by benchmarks/compare.py; refresh with --update.",
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "stat": stat,
         "runs": len(runs),
+        "commit": commit.get("id") if isinstance(commit, dict) else None,
         "machine": {
             "python": info.get("python_version"),
             "implementation": info.get("python_implementation"),

@@ -59,6 +59,7 @@ def make_run(
     benchmarks += [bench("memory", impl, 1e-3, bytes=b) for impl, b in memory.items()]
     return {
         "machine_info": {"python_version": "3.11.7", "cpu": {"brand_raw": "test"}},
+        "commit_info": {"id": "abc1234", "dirty": False},
         "benchmarks": benchmarks,
     }
 
@@ -230,6 +231,7 @@ def test_update_takes_the_median_of_several_runs(tmp_path: Path, files: Any) -> 
     data = json.loads(base.read_text())
     assert data["runs"] == 3
     assert data["machine"]["cpu"] == "test"
+    assert data["commit"] == "abc1234"
     assert data["ratios"]["headers: compiled vs pure"] == {"value": 4.0, "higher_is_better": True}
     assert data["ratios"]["loop-text: compiled / raw floor"]["higher_is_better"] is False
 
