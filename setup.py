@@ -110,7 +110,8 @@ class OptionalBuildExt(build_ext):
             f"  cause: {reason}\n"
             "  The pure-Python twins behave identically, only slower.\n"
             "  For the compiled modules, install a C compiler and the Python headers, then\n"
-            "  reinstall with: pip install --no-cache-dir --force-reinstall genro-asgi\n"
+            "  reinstall from the sdist:\n"
+            "    pip install --no-cache-dir --force-reinstall --no-binary genro-asgi genro-asgi\n"
             "  'python -m genro_asgi' tells which implementation is in use.\n"
             f"{bar}\n\n"
         )
