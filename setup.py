@@ -72,7 +72,9 @@ class OptionalBuildExt(build_ext):
                 self.give_up(f"Cython is not installed ({exc})", exc, inplace)
                 return
             try:
-                generated = cythonize(self.extensions, compiler_directives=DIRECTIVES)
+                generated = cythonize(
+                    self.extensions, compiler_directives=DIRECTIVES, force=bool(self.force)
+                )
                 c_sources = {ext.name: ext.sources for ext in generated}
                 for ext in self.extensions:  # keep setuptools' finalized Extension objects
                     ext.sources = c_sources[ext.name]
