@@ -19,8 +19,8 @@ one present in that workload:
 - for memory workloads (``extra_info["bytes"]``): compiled's bytes over the other's (lower is
   better).
 
-A ratio regresses when it worsens by more than the tolerance: compiled lost more than 15% of
-its speed relative to the reference. A tracked ratio missing from the run fails too; a ratio
+A ratio regresses when it worsens by more than the tolerance: compiled's time relative to the
+reference grew by more than 15% (the table's ``slowdown`` column). A tracked ratio missing from the run fails too; a ratio
 not in the baseline is listed as new and does not fail. Exit status: 0 ok, 1 regression,
 2 unusable input.
 """
@@ -183,12 +183,15 @@ def _fmt(ratio: Ratio | None) -> str:
     return f"{ratio.value:.2f}x" + (" faster" if ratio.higher_is_better else "")
 
 
-def _change(row: Row) -> str:
-    """Signed change of compiled's standing: +10% better, -10% worse."""
+def _slowdown(row: Row) -> str:
+    """Compiled's time relative to the reference, vs the baseline: +20% is 20% worse.
+
+    The number the tolerance applies to: a ratio regresses when this exceeds it.
+    """
     if row.baseline is None or row.current is None:
         return ""
-    change = round((1 / row.current.worsening(row.baseline) - 1) * 100, 1)
-    return f"{change + 0.0:+.1f}%"  # + 0.0: never "-0.0%"
+    slowdown = round((row.current.worsening(row.baseline) - 1) * 100, 1)
+    return f"{slowdown + 0.0:+.1f}%"  # + 0.0: never "-0.0%"
 
 
 def render(rows: Sequence[Row], tolerance: float, stat: str) -> str:
@@ -197,11 +200,11 @@ def render(rows: Sequence[Row], tolerance: float, stat: str) -> str:
     lines = [
         f"benchmark ratios: run vs baseline ({stat} per call, tolerance {tolerance:.0%})",
         "",
-        f"{'ratio':<{width}}  {'baseline':>14}  {'current':>14}  {'change':>8}  status",
+        f"{'ratio':<{width}}  {'baseline':>14}  {'current':>14}  {'slowdown':>8}  status",
     ]
     lines += [
         f"{row.name:<{width}}  {_fmt(row.baseline):>14}  {_fmt(row.current):>14}  "
-        f"{_change(row):>8}  {row.status}"
+        f"{_slowdown(row):>8}  {row.status}"
         for row in rows
     ]
     failed = [row for row in rows if row.failed]
