@@ -253,3 +253,16 @@ def test_hypothesis_against_a_reference_model(raw: list[tuple[bytes, bytes]], ke
     assert headers.getlist(key) == matches
     assert headers.get(key) == (matches[0] if matches else None)
     assert (key in headers) is bool(matches)
+
+
+def test_a_list_changed_after_construction_is_read_live() -> None:
+    """Both twins read the list at each look-up: never a value of another header."""
+    raw: list[Any] = [(b"Host", b"a"), (b"x", b"1")]
+    headers = Headers(raw)
+    raw[0] = (b"Other", b"b")
+    assert headers.get("host") is None
+    assert headers.get("other") == "b"
+    assert headers.items() == [("other", "b"), ("x", "1")]
+    raw[0] = None
+    with pytest.raises(TypeError, match="header 0 must be a"):
+        headers.get("x")

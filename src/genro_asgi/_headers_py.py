@@ -16,18 +16,32 @@ def _fold(key: object) -> bytes | None:
         return None
 
 
+def _pair(index: int, item: object) -> tuple[bytes, bytes]:
+    """``item`` as a ``(name, value)`` pair, or the ``TypeError`` naming header ``index``."""
+    if (
+        isinstance(item, (tuple, list))
+        and len(item) == 2
+        and isinstance(item[0], bytes)
+        and isinstance(item[1], bytes)
+    ):
+        return item[0], item[1]
+    raise TypeError(f"header {index} must be a (bytes, bytes) pair, got {item!r}")
+
+
 class Headers:
     """Immutable, case-insensitive view of the ASGI header list ``[(name, value), ...]``.
 
     Names compare ASCII-case-insensitively and come back lowercased; names and values decode
     as latin-1. ``len()`` counts every entry, duplicates included; iteration yields unique names.
+    The list is referenced, not copied, and read at each look-up: an item spoiled after
+    construction raises the same ``TypeError`` then, never a wrong answer.
 
     Raises:
         TypeError: ``raw`` is not a list/tuple of ``(bytes, bytes)`` pairs (the message names
             the bad item).
     """
 
-    __slots__ = ("_names", "_raw")
+    __slots__ = ("_raw",)
 
     def __init__(self, raw: Sequence[tuple[bytes, bytes]] = ()) -> None:
         if not isinstance(raw, (list, tuple)):
@@ -35,15 +49,14 @@ class Headers:
                 f"headers must be a list or tuple of (bytes, bytes) pairs, got {type(raw).__name__}"
             )
         for index, item in enumerate(raw):
-            if not (
-                isinstance(item, (tuple, list))
-                and len(item) == 2
-                and isinstance(item[0], bytes)
-                and isinstance(item[1], bytes)
-            ):
-                raise TypeError(f"header {index} must be a (bytes, bytes) pair, got {item!r}")
+            _pair(index, item)
         self._raw: Sequence[tuple[bytes, bytes]] = raw
-        self._names: list[bytes] = [name.lower() for name, _ in raw]
+
+    def _pairs(self) -> Iterator[tuple[bytes, bytes]]:
+        """The checked pairs, names lowercased, read from the list now."""
+        for index, item in enumerate(self._raw):
+            name, value = _pair(index, item)
+            yield name.lower(), value
 
     @property
     def raw(self) -> Sequence[tuple[bytes, bytes]]:
@@ -64,26 +77,19 @@ class Headers:
     def getlist(self, key: str) -> list[str]:
         """Every value of ``key``, in order (empty when absent)."""
         folded = _fold(key)
-        return [
-            self._raw[index][1].decode("latin-1")
-            for index, name in enumerate(self._names)
-            if name == folded
-        ]
+        return [value.decode("latin-1") for name, value in self._pairs() if name == folded]
 
     def keys(self) -> list[str]:
         """Unique lowercased names, in first-seen order."""
-        return list(dict.fromkeys(name.decode("latin-1") for name in self._names))
+        return list(dict.fromkeys(name.decode("latin-1") for name, _ in self._pairs()))
 
     def values(self) -> list[str]:
         """Every value, duplicates included."""
-        return [value.decode("latin-1") for _, value in self._raw]
+        return [value.decode("latin-1") for _, value in self._pairs()]
 
     def items(self) -> list[tuple[str, str]]:
         """Every ``(name, value)`` pair, names lowercased, duplicates included."""
-        return [
-            (name.decode("latin-1"), raw[1].decode("latin-1"))
-            for name, raw in zip(self._names, self._raw, strict=True)
-        ]
+        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._pairs()]
 
     def __getitem__(self, key: str) -> str:
         value = self._first(key)
@@ -93,14 +99,15 @@ class Headers:
 
     def _first(self, key: object) -> str | None:
         folded = _fold(key)
-        for index, name in enumerate(self._names):
-            if name == folded:
-                return self._raw[index][1].decode("latin-1")
+        if folded is not None:
+            for name, value in self._pairs():
+                if name == folded:
+                    return value.decode("latin-1")
         return None
 
     def __contains__(self, key: object) -> bool:
         folded = _fold(key)
-        return folded is not None and folded in self._names
+        return folded is not None and any(name == folded for name, _ in self._pairs())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
