@@ -1,12 +1,16 @@
-# cython: language_level=3, freethreading_compatible=True, embedsignature=True
+# cython: language_level=3, freethreading_compatible=True, embedsignature=True, binding=False, always_allow_keywords=False
 """Compiled message dispatch: the twin of ``_dispatch_py.py`` (same results, same exceptions).
 
 A plain ``dict`` message (what every server sends) takes a C fast path: borrowed dictionary
 look-ups and exact-type checks, no method calls. Anything else goes through the generic
 Python protocol, exactly as the pure twin does, so odd inputs fail the same way.
+
+``binding=False`` and ``always_allow_keywords=False`` make each one-argument function a plain
+``METH_O`` builtin, the cheapest call CPython has (the pure twin's argument is positional-only,
+so both reject ``message=`` alike).
 """
 
-from cpython.dict cimport PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Size
 from cpython.object cimport PyObject
 
 from .exceptions import WebSocketDisconnect
@@ -33,8 +37,11 @@ cdef object _payload(object message):
         if type(message) is dict:
             found = PyDict_GetItemWithError(message, "text")
             text = None if found is NULL else <object>found
-            found = PyDict_GetItemWithError(message, "bytes")
-            data = None if found is NULL else <object>found
+            if text is not None and PyDict_Size(message) == 2:
+                data = None  # only "type" and "text": no "bytes" to look up
+            else:
+                found = PyDict_GetItemWithError(message, "bytes")
+                data = None if found is NULL else <object>found
         else:
             text = message.get("text")
             data = message.get("bytes")

@@ -47,7 +47,7 @@ def _payload(message: Any) -> str | bytes:
     raise RuntimeError(f"Unexpected ASGI message {kind!r} on an open WebSocket.")
 
 
-def disconnect_exception(message: Any) -> WebSocketDisconnect:
+def disconnect_exception(message: Any, /) -> WebSocketDisconnect:
     """The ``WebSocketDisconnect`` that a ``websocket.disconnect`` message stands for."""
     code = message.get("code")
     reason = message.get("reason")
@@ -62,22 +62,30 @@ def disconnect_exception(message: Any) -> WebSocketDisconnect:
     return WebSocketDisconnect(code, reason)
 
 
-def text_payload(message: Any) -> str:
+def text_payload(message: Any, /) -> str:
     """The text of a text frame; ``TypeError`` for a binary frame."""
+    if type(message) is dict:  # the common case in one call; anything else as _payload says
+        text = message.get("text")
+        if type(text) is str and message.get("type") == _RECEIVE and message.get("bytes") is None:
+            return text
     payload = _payload(message)
     if isinstance(payload, bytes):
         raise TypeError("Received binary message. Use receive_bytes() for binary data.")
     return payload
 
 
-def bytes_payload(message: Any) -> bytes:
+def bytes_payload(message: Any, /) -> bytes:
     """The data of a binary frame; ``TypeError`` for a text frame."""
+    if type(message) is dict:  # the common case in one call; anything else as _payload says
+        data = message.get("bytes")
+        if type(data) is bytes and message.get("type") == _RECEIVE and message.get("text") is None:
+            return data
     payload = _payload(message)
     if isinstance(payload, str):
         raise TypeError("Received text message. Use receive_text() for text data.")
     return payload
 
 
-def data_payload(message: Any) -> str | bytes:
+def data_payload(message: Any, /) -> str | bytes:
     """The payload of either kind of frame."""
     return _payload(message)
