@@ -4,7 +4,8 @@
 Construction splits the query once into ``(start, "=", end)`` offsets with per-half flags
 (``%`` seen, ``+`` seen, non-ASCII seen) and keeps a reference to the query itself. A look-up
 compares the key with the raw characters when the raw key has no ``%`` and decodes only the
-value it returns; the listing methods decode everything.
+value it returns. The first listing call (``len()``, ``keys()``, ``items()``, iteration, ...)
+decodes every pair once and keeps the pairs and the first-value dict; later ones reuse them.
 
 Decoding reproduces ``urllib.parse.unquote_plus(s, "utf-8", "replace")``: ``+`` is a space;
 in each run of ASCII characters ``%XX`` escapes become bytes and the run is decoded as UTF-8
@@ -138,7 +139,9 @@ cdef str _unquote_ascii(const void *data, int kind, Py_ssize_t start, Py_ssize_t
 
 
 @cython.freelist(16)
-@cython.no_gc  # it refers only to an exact bytes or str: no reference cycle is possible
+# It refers only to an exact bytes or str and to its own cache (a list and a dict of str,
+# never handed out): no reference cycle is possible.
+@cython.no_gc
 cdef class QueryParams:
     """Immutable multi-dict of query parameters.
 
@@ -156,6 +159,9 @@ cdef class QueryParams:
     cdef int _kind          # bytes per character: 1 (always for bytes), 2 or 4
     cdef _Pair *_pairs      # the non-empty segments, in order
     cdef Py_ssize_t _count
+    # (every decoded pair, {key: first value}), built by the first listing call: a parse
+    # followed only by look-ups never pays for it. Read and written under a critical section.
+    cdef tuple _cache
 
     def __init__(self, query=""):
         cdef Py_ssize_t length, capacity = 1, i
@@ -174,19 +180,21 @@ cdef class QueryParams:
             self._data = PyUnicode_DATA(source)
         else:
             raise TypeError(f"query must be str or bytes, got {type(query).__name__}")
-        PyMem_Free(self._pairs)
-        self._pairs = NULL
-        self._count = 0
-        self._source = source
-        if length == 0:
-            return
-        for i in range(length):
-            if _char(self._data, self._kind, i) == 38:
-                capacity += 1
-        self._pairs = <_Pair *>PyMem_Malloc(capacity * sizeof(_Pair))
-        if self._pairs == NULL:
-            raise MemoryError()
-        self._count = _split(self._data, self._kind, length, self._pairs)
+        with cython.critical_section(self):  # __init__ may run again on a shared instance
+            PyMem_Free(self._pairs)
+            self._pairs = NULL
+            self._count = 0
+            self._cache = None
+            self._source = source
+            if length == 0:
+                return
+            for i in range(length):
+                if _char(self._data, self._kind, i) == 38:
+                    capacity += 1
+            self._pairs = <_Pair *>PyMem_Malloc(capacity * sizeof(_Pair))
+            if self._pairs == NULL:
+                raise MemoryError()
+            self._count = _split(self._data, self._kind, length, self._pairs)
 
     def __dealloc__(self):
         PyMem_Free(self._pairs)
@@ -251,20 +259,33 @@ cdef class QueryParams:
                 return index
         return -1
 
-    cdef list _decoded(self):
-        """Every ``(key, value)`` pair decoded, in order: ``parse_qsl``'s result."""
-        cdef Py_ssize_t index
-        return [
-            (self._key(&self._pairs[index]), self._value(&self._pairs[index]))
-            for index in range(self._count)
-        ]
+    cdef tuple _cached(self):
+        """``(pairs, first)``: every ``(key, value)`` pair decoded, in order (``parse_qsl``'s
+        result), and each unique key with its first value, in first-seen order.
 
-    cdef dict _first(self):
-        """Each unique key with its first value, in first-seen order."""
-        first = {}
-        for key, value in self._decoded():
-            first.setdefault(key, value)
-        return first
+        Built once, by the first caller; neither is ever handed out (callers copy them).
+        """
+        cdef Py_ssize_t index
+        cdef dict first
+        with cython.critical_section(self):
+            if self._cache is None:
+                pairs = [
+                    (self._key(&self._pairs[index]), self._value(&self._pairs[index]))
+                    for index in range(self._count)
+                ]
+                first = {}
+                for key, value in pairs:
+                    first.setdefault(key, value)
+                self._cache = (pairs, first)
+            return self._cache
+
+    cdef inline list _decoded(self):
+        """Every ``(key, value)`` pair decoded, in order (the cached list: do not change it)."""
+        return <list>self._cached()[0]
+
+    cdef inline dict _first(self):
+        """Each unique key with its first value (the cached dict: do not change it)."""
+        return <dict>self._cached()[1]
 
     def get(self, key, default=None):
         """The first value of ``key``, or ``default``."""
@@ -301,7 +322,7 @@ cdef class QueryParams:
 
     def multi_items(self):
         """Every ``(key, value)`` pair, in the original order."""
-        return self._decoded()
+        return list(self._decoded())
 
     def __getitem__(self, key):
         cdef Py_ssize_t index
