@@ -5,6 +5,10 @@ leaked reference keeps an input (or an exception) alive, so it shows up as trace
 (``tracemalloc``) and live GC objects that grow with the number of rounds; a leaked reference
 to a long-lived object shows up in its ``sys.getrefcount``. Release builds have no
 ``sys.gettotalrefcount``, hence these proxies.
+
+Not covered: the ``MemoryError`` branches (a failed ``PyMem_Malloc`` in ``QueryParams`` and
+in its unquoting buffer, or a failed allocation inside a decode). They cannot be reached
+without fault injection in the allocator, which these tests do not do.
 """
 
 from __future__ import annotations
@@ -112,14 +116,38 @@ def test_headers() -> None:
             headers_cls([[host, host], (BytesSub(host), BytesSub(host))]).items(),
         ]
         assert results[0] == "EXAMPLE.COM"
+        assert headers.__eq__([host]) is NotImplemented  # a fresh object of another type
+        assert headers != (host, host)
         raises(KeyError, headers.__getitem__, "missing")
+        raises(KeyError, headers.__getitem__, (host,))  # a fresh non-str key
         raises(TypeError, hash, headers)
         raises(TypeError, headers_cls, {host: host})
         raises(TypeError, headers_cls, [(host, host), (host, "str")])
         raises(TypeError, headers_cls, [(host,)])
-        raw.append(None)  # spoiled after construction: the look-ups raise
+        other = headers_cls(list(raw))
+        # Spoiled after construction by a fresh object (a leaked reference to it would show
+        # as memory): every method that reaches it raises the TypeError naming it.
+        raw.append([host])
         raises(TypeError, headers.get, "missing")
+        raises(TypeError, headers.__getitem__, "missing")
+        raises(TypeError, headers.getlist, "host")
+        raises(TypeError, headers.__contains__, "missing")
+        raises(TypeError, headers.keys)
+        raises(TypeError, headers.values)
         raises(TypeError, headers.items)
+        raises(TypeError, iter, headers)
+        raises(TypeError, repr, headers)
+        raises(TypeError, headers.__eq__, other)
+        raises(TypeError, other.__eq__, headers)
+        raises(KeyError, headers.__getitem__, (host,))  # a non-str key never scans
+        assert headers.get("host") == "EXAMPLE.COM"  # found before the spoiled entry
+        assert len(headers) == 4
+        spoiled = [(host, b"1")]
+        by_value = headers_cls(spoiled)
+        spoiled[0] = (host, [host])  # the name matches; the value is no longer bytes
+        raises(TypeError, by_value.get, "host")
+        raises(TypeError, by_value.__getitem__, "host")
+        raises(TypeError, by_value.getlist, "host")
 
     assert_flat(exercise, HEADER_NAME, HEADER_VALUE)
 
@@ -158,11 +186,25 @@ def test_query() -> None:
             raises(TypeError, params.__getitem__, ["unhashable"])
             raises(TypeError, params.get, ["unhashable"])
             raises(TypeError, hash, params)
+            assert params.__eq__([query]) is NotImplemented  # a fresh object of another type
+            assert params != (query,)
+            # The cache is built now: the listings again read it, a re-init drops it.
+            assert (params.keys(), list(params), params.multi_items()) == (
+                results[6],
+                results[10],
+                results[9],
+            )
+            assert len(params) == results[11]
+            assert repr(params) == results[13]
+            params.__init__(fresh)
+            assert params.multi_items()[0] == ("a", "1")
         query_cls(BytesSub(fresh)).multi_items()
         query_cls(long_segment).get("a")
         query_cls(query=b"").get("a")
         params = query_cls(fresh)
         params.__init__(fresh.decode())
+        lazy = query_cls(fresh)  # look-ups only: no cache is built
+        assert (lazy.get("b"), lazy.getlist("a"), "flag" in lazy) == ("café x", ["1", "A"], True)
         raises(TypeError, query_cls, bytearray(fresh))
         raises(TypeError, query_cls, None)
 
