@@ -1,4 +1,5 @@
-# cython: language_level=3, freethreading_compatible=True, embedsignature=True, binding=False, always_allow_keywords=False
+# cython: language_level=3, freethreading_compatible=True, embedsignature=True
+# cython: binding=False, always_allow_keywords=False
 """Compiled message dispatch: the twin of ``_dispatch_py.py`` (same results, same exceptions).
 
 A plain ``dict`` message (what every server sends) takes a C fast path: borrowed dictionary
