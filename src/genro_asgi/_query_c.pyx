@@ -293,8 +293,9 @@ cdef class QueryParams:
         if not isinstance(key, str):
             hash(key)  # an unhashable key raises TypeError, as a dict look-up does
             return default
-        index = self._find(key, 0)
-        return default if index < 0 else self._value(&self._pairs[index])
+        with cython.critical_section(self):  # a concurrent __init__ frees the pairs
+            index = self._find(key, 0)
+            return default if index < 0 else self._value(&self._pairs[index])
 
     def getlist(self, key):
         """Every value of ``key``, in order (empty when absent)."""
@@ -302,10 +303,11 @@ cdef class QueryParams:
         values = []
         if not isinstance(key, str):
             return values
-        index = self._find(key, 0)
-        while index >= 0:
-            values.append(self._value(&self._pairs[index]))
-            index = self._find(key, index + 1)
+        with cython.critical_section(self):
+            index = self._find(key, 0)
+            while index >= 0:
+                values.append(self._value(&self._pairs[index]))
+                index = self._find(key, index + 1)
         return values
 
     def keys(self):
@@ -329,13 +331,17 @@ cdef class QueryParams:
         if not isinstance(key, str):
             hash(key)
             raise KeyError(key)
-        index = self._find(key, 0)
-        if index < 0:
-            raise KeyError(key)
-        return self._value(&self._pairs[index])
+        with cython.critical_section(self):
+            index = self._find(key, 0)
+            if index >= 0:
+                return self._value(&self._pairs[index])
+        raise KeyError(key)
 
     def __contains__(self, key):
-        return isinstance(key, str) and self._find(key, 0) >= 0
+        if not isinstance(key, str):
+            return False
+        with cython.critical_section(self):
+            return self._find(key, 0) >= 0
 
     def __iter__(self):
         return iter(self._first())
