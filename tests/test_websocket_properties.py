@@ -58,6 +58,48 @@ def test_scheme(scheme: str) -> None:
     assert ws.scheme == scheme
 
 
+@pytest.mark.parametrize(("server_scheme", "expected"), [("http", "ws"), ("https", "wss")])
+def test_scheme_maps_http_to_ws_as_url_does(server_scheme: str, expected: str) -> None:
+    ws, _ = connection(scheme=server_scheme)
+    assert ws.scheme == expected
+    assert ws.url.scheme == expected
+
+
+def test_scheme_default_is_ws() -> None:
+    ws, _ = connection(scheme=DROP)
+    assert ws.scheme == "ws"
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value", "changed"),
+    [
+        ("client", "client", ("10.0.0.1", 1234), ("10.0.0.2", 99)),
+        ("client", "client", None, ("10.0.0.2", 99)),
+        ("subprotocols", "subprotocols", ["a", "b"], ["c"]),
+        ("path_params", "path_params", {"room": "7"}, {"room": "8"}),
+        ("scheme", "scheme", "https", "http"),
+    ],
+)
+def test_scope_properties_computed_once(name: str, key: str, value: Any, changed: Any) -> None:
+    ws, _ = connection(**{key: value})
+    first = getattr(ws, name)
+    ws.scope[key] = changed
+    assert getattr(ws, name) is first
+
+
+def test_path_params_without_scope_key_keeps_writes() -> None:
+    ws, _ = connection(path_params=DROP)
+    ws.path_params["room"] = 1
+    assert ws.path_params == {"room": 1}
+    assert ws.path_params is ws.path_params
+
+
+def test_client_with_string_port_converted_once() -> None:
+    ws, _ = connection(client=["10.0.0.1", "8080"])
+    assert ws.client == ("10.0.0.1", 8080)
+    assert ws.client is ws.client
+
+
 def test_subprotocols_is_a_tuple() -> None:
     ws, _ = connection(subprotocols=["x"])
     assert ws.subprotocols == ("x",)

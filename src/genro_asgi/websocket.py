@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from enum import IntEnum
 from typing import Any, NoReturn
@@ -15,6 +16,7 @@ from . import _json, _tytx
 from ._dispatch import bytes_payload, data_payload, disconnect_exception, text_payload
 from ._watch import RECEIVING, SENDS_BEFORE_WATCH, ReceiveAhead
 from .datastructures import (
+    _WS_SCHEMES,
     URL,
     Address,
     Headers,
@@ -98,22 +100,28 @@ class WebSocket:
 
     __slots__ = (
         "_accepted_subprotocol",
+        "_client",
         "_client_left",
         "_close_code",
         "_close_reason",
         "_cookies",
         "_headers",
+        "_path_params",
         "_query_params",
         "_receive",
+        "_scheme",
         "_scope",
         "_send",
         "_sends",
         "_spec_version",
         "_state",
         "_state_obj",
+        "_subprotocols",
         "_url",
         "_watch",
     )
+
+    _client: Address | None  # set on first read (None is a value): AttributeError until then
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "websocket":
@@ -123,17 +131,22 @@ class WebSocket:
         self._send = send
         self._state = _CONNECTING
         self._client_left = False
+        self._sends = 0  # sends since the last receive (see _watch.py)
+        self._watch: ReceiveAhead | None = None
         self._accepted_subprotocol: str | None = None
         self._close_code: int | None = None
         self._close_reason: str | None = None
+        # Lazily computed, once (None until then). Storing None costs far less than the
+        # AttributeError a never-set slot raises on its first read.
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
         self._url: URL | None = None
         self._state_obj: State | None = None
         self._cookies: dict[str, str] | None = None
         self._spec_version: tuple[int, int] | None = None
-        self._sends = 0  # sends since the last receive (see _watch.py)
-        self._watch: ReceiveAhead | None = None
+        self._subprotocols: tuple[str, ...] | None = None
+        self._path_params: dict[str, Any] | None = None
+        self._scheme: str | None = None
 
     # -- properties --------------------------------------------------------------------------
 
@@ -198,11 +211,17 @@ class WebSocket:
 
         The port is an ``int`` even where the server gives a string (granian does).
         """
-        client = self._scope.get("client")
-        if client is None:
-            return None
-        port = client[1]
-        return Address(client[0], int(port) if isinstance(port, str) and port.isdigit() else port)
+        try:
+            return self._client
+        except AttributeError:
+            client = self._scope.get("client")
+            if client is not None:
+                host, port = client[0], client[1]
+                client = Address(
+                    host, int(port) if isinstance(port, str) and port.isdigit() else port
+                )
+            self._client = client
+            return client
 
     @property
     def path(self) -> str:
@@ -212,20 +231,25 @@ class WebSocket:
 
     @property
     def path_params(self) -> dict[str, Any]:
-        """Parameters a router put in ``scope["path_params"]`` (empty when none)."""
-        params: dict[str, Any] = self._scope.get("path_params", {})
-        return params
+        """Parameters a router put in ``scope["path_params"]`` (an empty dict, kept, when none)."""
+        if self._path_params is None:
+            self._path_params = self._scope.get("path_params", {})
+        return self._path_params
 
     @property
     def scheme(self) -> str:
-        """``ws`` or ``wss``, as the server reports it."""
-        scheme: str = self._scope.get("scheme", "ws")
-        return scheme
+        """``ws`` or ``wss`` (a server's ``http``/``https`` mapped as in ``url``)."""
+        if self._scheme is None:
+            scheme: str = self._scope.get("scheme", "ws")
+            self._scheme = _WS_SCHEMES.get(scheme, scheme)
+        return self._scheme
 
     @property
     def subprotocols(self) -> tuple[str, ...]:
         """Subprotocols the client offered, in its order of preference."""
-        return tuple(self._scope.get("subprotocols", ()))
+        if self._subprotocols is None:
+            self._subprotocols = tuple(self._scope.get("subprotocols", ()))
+        return self._subprotocols
 
     @property
     def accepted_subprotocol(self) -> str | None:
@@ -287,11 +311,14 @@ class WebSocket:
         if type(connect) is not dict and not isinstance(connect, Mapping):  # dict: skip the ABC
             raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}")
         kind = connect.get("type")
-        if kind == "websocket.disconnect":
-            self._lost(self._disconnect_exception(connect))
         if kind != "websocket.connect":
+            if kind == "websocket.disconnect":
+                self._lost(self._disconnect_exception(connect))
             raise RuntimeError(f"Expected 'websocket.connect', received {kind!r}.")
-        await self._send_or_lost(message)
+        try:
+            await self._send(message)
+        except OSError:  # ASGI 2.4: the client is gone
+            self._lost(WebSocketDisconnect(_ABNORMAL))
         self._accepted_subprotocol = subprotocol
         self._state = _CONNECTED
 
@@ -320,13 +347,16 @@ class WebSocket:
             raise TypeError(f"body must be bytes, got {type(body).__name__}.")
         raw_headers = [] if headers is None else _encode_headers(headers)
         extensions = self._scope.get("extensions") or {}
-        if "websocket.http.response" in extensions:
-            start = {"type": "websocket.http.response.start", "status": status}
-            body_message = {"type": "websocket.http.response.body", "body": body}
-            await self._send_final(_ABNORMAL, "", {**start, "headers": raw_headers}, body_message)
-            return True
-        await self._send_final(_ABNORMAL, "", {"type": "websocket.close", "code": 1000})
-        return False
+        extended = "websocket.http.response" in extensions
+        self._closing(_ABNORMAL, "")
+        with contextlib.suppress(OSError):  # the client is already gone: nothing to refuse
+            if extended:
+                start = {"type": "websocket.http.response.start", "status": status}
+                await self._send({**start, "headers": raw_headers})
+                await self._send({"type": "websocket.http.response.body", "body": body})
+            else:
+                await self._send({"type": "websocket.close", "code": 1000})
+        return extended
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection. Does nothing once closed or disconnected.
@@ -339,18 +369,25 @@ class WebSocket:
             ValueError: ``code`` is not 1000-1003, 1007-1014 or 3000-4999, or ``reason`` is
                 longer than 123 UTF-8 bytes.
         """
-        if self._state is _DISCONNECTED:
-            return
-        if self._state is _CONNECTING:
+        if self._state is not _CONNECTED:
+            if self._state is _DISCONNECTED:
+                return
             raise RuntimeError("close() before accept(); use deny() to refuse the handshake.")
-        if not _valid_close_code(code):
+        # The usual values (an int 1000-1003, reason "") skip the full checks.
+        if (type(code) is not int or not 1000 <= code <= 1003) and not _valid_close_code(code):
             raise ValueError(f"Close code must be 1000-1003, 1007-1014 or 3000-4999, got {code!r}.")
-        if not isinstance(reason, str) or len(reason.encode()) > _MAX_REASON_BYTES:
+        if (type(reason) is not str or reason) and (
+            not isinstance(reason, str) or len(reason.encode()) > _MAX_REASON_BYTES
+        ):
             raise ValueError(f"Close reason must be a str of at most 123 UTF-8 bytes: {reason!r}.")
         message: Message = {"type": "websocket.close", "code": code}
         if reason and self._spec() >= (2, 3):
             message["reason"] = reason
-        await self._send_final(code, reason, message)
+        self._closing(code, reason)
+        try:
+            await self._send(message)
+        except OSError:  # the client is already gone: not raised
+            self._close_code, self._close_reason = _ABNORMAL, ""
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -392,22 +429,17 @@ class WebSocket:
             raise RuntimeError(f"{action}() before accept(): accept the connection first.")
         raise RuntimeError(f"{action}() after close(): the connection is closed.")
 
-    async def _send_final(self, code: int, reason: str, *messages: Message) -> None:
-        """Become DISCONNECTED with ``code``/``reason``, then send the closing ``messages``.
+    def _closing(self, code: int, reason: str) -> None:
+        """Become DISCONNECTED with ``code``/``reason``, before the closing message is sent.
 
-        The state changes first, so a concurrent task cannot send after the close. An
-        ``OSError`` (the client is already gone) is not raised: the code becomes 1006.
+        The state changes first, so a concurrent task cannot send after the close. When that
+        send raises ``OSError`` (the client is already gone) the caller records 1006 instead.
         """
         self._state = _DISCONNECTED
         self._close_code, self._close_reason = code, reason
         if self._watch is not None:
             self._watch.cancel()
             self._end_watch(self._watch)
-        try:
-            for message in messages:
-                await self._send(message)
-        except OSError:
-            self._close_code, self._close_reason = _ABNORMAL, ""
 
     def _start_watch(self) -> None:
         """The app sent twice without receiving: receive ahead to notice a disconnect."""
@@ -421,13 +453,6 @@ class WebSocket:
         if self._watch is watch:
             self._receive = watch.server_receive
             self._watch = None
-
-    async def _send_or_lost(self, message: Message) -> None:
-        """Send, turning the server's ``OSError`` (ASGI 2.4: client gone) into a disconnect."""
-        try:
-            await self._send(message)
-        except OSError:
-            self._lost(WebSocketDisconnect(_ABNORMAL))
 
     # -- receiving ---------------------------------------------------------------------------
 
