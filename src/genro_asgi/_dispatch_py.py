@@ -64,9 +64,9 @@ def disconnect_exception(message: Any, /) -> WebSocketDisconnect:
 
 def text_payload(message: Any, /) -> str:
     """The text of a text frame; ``TypeError`` for a binary frame."""
-    if type(message) is dict:  # the common case in one call; anything else as _payload says
+    if type(message) is dict:  # the usual message in one call; anything else as _payload says
         text = message.get("text")
-        if type(text) is str and message.get("type") == _RECEIVE and message.get("bytes") is None:
+        if type(text) is str and message.get("type") == _RECEIVE and "bytes" not in message:
             return text
     payload = _payload(message)
     if isinstance(payload, bytes):
@@ -76,9 +76,9 @@ def text_payload(message: Any, /) -> str:
 
 def bytes_payload(message: Any, /) -> bytes:
     """The data of a binary frame; ``TypeError`` for a text frame."""
-    if type(message) is dict:  # the common case in one call; anything else as _payload says
+    if type(message) is dict:  # the usual message in one call; anything else as _payload says
         data = message.get("bytes")
-        if type(data) is bytes and message.get("type") == _RECEIVE and message.get("text") is None:
+        if type(data) is bytes and message.get("type") == _RECEIVE and "text" not in message:
             return data
     payload = _payload(message)
     if isinstance(payload, str):
