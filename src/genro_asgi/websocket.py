@@ -295,7 +295,8 @@ class WebSocket:
         """
         if self._state is not _CONNECTING:
             raise RuntimeError(f"accept() called in state {self._state.name}; call it once, first.")
-        if subprotocol is not None and subprotocol not in self.subprotocols:
+        # The scope's own list: no tuple built per connection just for this check.
+        if subprotocol is not None and subprotocol not in self._scope.get("subprotocols", ()):
             raise ValueError(
                 f"Subprotocol {subprotocol!r} was not offered by the client "
                 f"(offered: {list(self.subprotocols)})."
