@@ -20,9 +20,9 @@ one present in that workload:
   better).
 
 A ratio regresses when it worsens by more than the tolerance: compiled's time relative to the
-reference grew by more than 15% (the table's ``slowdown`` column). A tracked ratio missing from the run fails too; a ratio
-not in the baseline is listed as new and does not fail. Exit status: 0 ok, 1 regression,
-2 unusable input.
+reference grew by more than 15% (the table's ``slowdown`` column). A tracked ratio missing from
+the run fails too; a ratio not in the baseline is listed as new and does not fail. Exit
+status: 0 ok, 1 regression, 2 unusable input.
 """
 
 from __future__ import annotations
