@@ -2,8 +2,9 @@
 
 Some servers never raise from ``send()`` once the client is gone (hypercorn, daphne, granian:
 see the README's server compatibility table); they only report ``websocket.disconnect`` from
-``receive()``. These tests drive ``WebSocket`` over a transport whose ``receive()`` waits, like a
-server's, until a message arrives.
+``receive()``. ASGI 2.4 servers must raise ``OSError`` there, so receive-ahead runs only below
+spec 2.4. These tests drive ``WebSocket`` over a transport whose ``receive()`` waits, like a
+server's, until a message arrives, speaking spec 2.3 unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from genro_asgi import WebSocket, WebSocketDisconnect, WebSocketState
-from tests.transport import CONNECT, Transport, disconnect, make_scope, text
+from tests.transport import CONNECT, Transport, asgi, disconnect, make_scope, text
 
 
 class WaitingTransport(Transport):
@@ -50,11 +51,54 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def accepted(*messages: dict[str, Any]) -> tuple[WebSocket, WaitingTransport]:
+async def accepted(
+    *messages: dict[str, Any], spec_version: str | None = "2.3"
+) -> tuple[WebSocket, WaitingTransport]:
     transport = WaitingTransport(CONNECT, *messages)
-    ws = WebSocket(make_scope(), transport.receive, transport.send)
+    scope = make_scope(asgi=asgi(spec_version))
+    ws = WebSocket(scope, transport.receive, transport.send)
     await ws.accept()
     return ws, transport
+
+
+@pytest.mark.parametrize("spec_version", ["2.3", "2.0", None])
+async def test_servers_below_spec_2_4_get_receive_ahead(spec_version: str | None) -> None:
+    ws, transport = await accepted(spec_version=spec_version)
+    await ws.send_text("a")
+    await ws.send_text("b")
+    await settle()
+    assert transport.receive_calls == 2  # connect, then one receive() on the app's behalf
+    await ws.close()
+
+
+@pytest.mark.parametrize("spec_version", ["2.4", "2.5", "3.0"])
+async def test_servers_that_raise_on_send_never_get_receive_ahead(spec_version: str) -> None:
+    """ASGI 2.4+: send() raises OSError once the client is gone, so nothing receives ahead."""
+    ws, transport = await accepted(spec_version=spec_version)
+    for index in range(5):
+        await ws.send_text(str(index))
+    await settle()
+    assert transport.receive_calls == 1  # the handshake's websocket.connect only
+    transport.send_error = OSError("client gone")
+    with pytest.raises(WebSocketDisconnect) as caught:
+        await ws.send_text("late")
+    assert caught.value.code == 1006
+    assert ws.connection_state is WebSocketState.DISCONNECTED
+
+
+async def test_a_cancelled_receive_lets_sends_count_again() -> None:
+    """A receive_* cancelled while pending leaves no 'receiving' mark behind."""
+    ws, transport = await accepted()
+    reader = asyncio.ensure_future(ws.receive_text())
+    await settle()
+    reader.cancel()
+    await settle()
+    assert transport.receive_calls == 2
+    await ws.send_text("a")
+    await ws.send_text("b")
+    await settle()
+    assert transport.receive_calls == 3  # the watch started after the cancelled receive
+    await ws.close()
 
 
 def sent_texts(transport: Transport) -> list[str]:

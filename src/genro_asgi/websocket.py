@@ -47,6 +47,21 @@ _MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is at most 125 byte
 _FORBIDDEN_HEADER_BYTES = (b"\r", b"\n", b"\0")
 
 
+_SPEC_VERSIONS: dict[object, tuple[int, int]] = {"2.0": (2, 0), "2.3": (2, 3), "2.4": (2, 4)}
+
+
+def _spec_version(text: object) -> tuple[int, int]:
+    """``(major, minor)`` of a scope's ``spec_version`` string; ``(2, 0)`` when malformed."""
+    known = _SPEC_VERSIONS.get(text) if isinstance(text, str) else None
+    if known is not None:
+        return known
+    try:
+        major, minor = str(text).split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (2, 0)
+
+
 def _valid_close_code(code: object) -> bool:
     """RFC 6455 codes an endpoint may send: 1000-1003, 1007-1014 and 3000-4999."""
     if not isinstance(code, int) or isinstance(code, bool):
@@ -119,6 +134,7 @@ class WebSocket:
         "_subprotocols",
         "_url",
         "_watch",
+        "_watching",
     )
 
     _client: Address | None  # set on first read (None is a value): AttributeError until then
@@ -131,6 +147,7 @@ class WebSocket:
         self._send = send
         self._state = _CONNECTING
         self._client_left = False
+        self._watching = False  # receive-ahead in use (servers below ASGI spec 2.4)
         self._sends = 0  # sends since the last receive (see _watch.py)
         self._watch: ReceiveAhead | None = None
         self._accepted_subprotocol: str | None = None
@@ -272,11 +289,7 @@ class WebSocket:
         """The server's ASGI spec version (``2.0`` when it sends none)."""
         if self._spec_version is None:
             asgi = self._scope.get("asgi") or {}
-            try:
-                major, minor = str(asgi.get("spec_version", "2.0")).split(".")[:2]
-                self._spec_version = (int(major), int(minor))
-            except ValueError:
-                self._spec_version = (2, 0)
+            self._spec_version = _spec_version(asgi.get("spec_version", "2.0"))
         return self._spec_version
 
     async def accept(
@@ -321,6 +334,9 @@ class WebSocket:
         except OSError:  # ASGI 2.4: the client is gone
             self._lost(WebSocketDisconnect(_ABNORMAL))
         self._accepted_subprotocol = subprotocol
+        # ASGI 2.4 servers raise OSError from send() once the client is gone; older ones may
+        # not, so there the wrapper receives ahead to notice a disconnect (see _watch.py).
+        self._watching = self._spec() < (2, 4)
         self._state = _CONNECTED
 
     async def deny(
@@ -442,6 +458,20 @@ class WebSocket:
             self._watch.cancel()
             self._end_watch(self._watch)
 
+    async def _receive_counted(self) -> Message:
+        """The server's ``receive()``; while it is pending, sends do not count towards a watch."""
+        self._sends = RECEIVING
+        try:
+            return await self._receive()
+        finally:
+            self._sends = 0
+
+    def _count_send(self) -> None:
+        """One more send since the last receive: at the second, start receiving ahead."""
+        self._sends += 1
+        if self._sends == SENDS_BEFORE_WATCH:
+            self._start_watch()
+
     def _start_watch(self) -> None:
         """The app sent twice without receiving: receive ahead to notice a disconnect."""
         if self._watch is None and self._state is _CONNECTED:
@@ -467,9 +497,10 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_text")
-        self._sends = RECEIVING
-        message = await self._receive()
-        self._sends = 0
+        if self._watching:
+            message = await self._receive_counted()
+        else:
+            message = await self._receive()
         try:
             return text_payload(message)
         except WebSocketDisconnect as exc:
@@ -488,9 +519,10 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_bytes")
-        self._sends = RECEIVING
-        message = await self._receive()
-        self._sends = 0
+        if self._watching:
+            message = await self._receive_counted()
+        else:
+            message = await self._receive()
         try:
             return bytes_payload(message)
         except WebSocketDisconnect as exc:
@@ -508,9 +540,10 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse("receive_data")
-        self._sends = RECEIVING
-        message = await self._receive()
-        self._sends = 0
+        if self._watching:
+            message = await self._receive_counted()
+        else:
+            message = await self._receive()
         try:
             return data_payload(message)
         except WebSocketDisconnect as exc:
@@ -590,9 +623,8 @@ class WebSocket:
             await self._send({"type": "websocket.send", "text": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
-        self._sends += 1
-        if self._sends == SENDS_BEFORE_WATCH:
-            self._start_watch()
+        if self._watching:
+            self._count_send()
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary frame from any bytes-like object.
@@ -615,9 +647,8 @@ class WebSocket:
             await self._send({"type": "websocket.send", "bytes": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
-        self._sends += 1
-        if self._sends == SENDS_BEFORE_WATCH:
-            self._start_watch()
+        if self._watching:
+            self._count_send()
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
