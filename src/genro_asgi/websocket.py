@@ -48,6 +48,8 @@ _FORBIDDEN_HEADER_BYTES = (b"\r", b"\n", b"\0")
 
 
 _SPEC_VERSIONS: dict[object, tuple[int, int]] = {"2.0": (2, 0), "2.3": (2, 3), "2.4": (2, 4)}
+# The common answer to "does send() raise OSError once the client is gone?" without parsing.
+_SPECS_RAISING_ON_SEND = frozenset({"2.4"})
 
 
 def _spec_version(text: object) -> tuple[int, int]:
@@ -336,7 +338,11 @@ class WebSocket:
         self._accepted_subprotocol = subprotocol
         # ASGI 2.4 servers raise OSError from send() once the client is gone; older ones may
         # not, so there the wrapper receives ahead to notice a disconnect (see _watch.py).
-        self._watching = self._spec() < (2, 4)
+        try:
+            spec = self._scope["asgi"]["spec_version"]
+        except (KeyError, TypeError):
+            spec = None
+        self._watching = spec not in _SPECS_RAISING_ON_SEND and self._spec() < (2, 4)
         self._state = _CONNECTED
 
     async def deny(
