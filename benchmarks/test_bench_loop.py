@@ -14,7 +14,7 @@ import starlette.websockets
 
 from genro_asgi import _json
 
-from ._impls import CONNECT, LOOP_N, Transport, drive, package
+from ._impls import CONNECT, LOOP_N, Transport, drive, make_scope, package
 
 IMPLS = ["compiled", "pure", "starlette", "raw"]
 MESSAGES: dict[str, dict[str, Any]] = {
@@ -71,9 +71,9 @@ def accepted(impl: str, transport: Transport) -> Any:
     factory = starlette.websockets.WebSocket if impl == "starlette" else package(impl).WebSocket
     frame = transport.message
     transport.message = CONNECT
-    ws = factory(
-        {"type": "websocket", "headers": [], "query_string": b""}, transport.receive, transport.send
-    )
+    # uvicorn's scope (ASGI spec 2.4: send() raises once the client is gone, so genro-asgi
+    # needs no receive-ahead); below 2.4 each receive costs one more coroutine layer.
+    ws = factory(make_scope(), transport.receive, transport.send)
     drive(ws.accept())
     transport.message = frame
     return ws
