@@ -144,6 +144,11 @@ def _netloc(host: str, port: int | None, scheme: str) -> str:
     return f"{host}:{port}"
 
 
+def port_number(port: Any) -> Any:
+    """A scope's port as an ``int``, also where the server gives a digit string (granian)."""
+    return int(port) if isinstance(port, str) and port.isdigit() else port
+
+
 def url_from_scope(scope: Scope) -> URL:
     """The URL a client connected to, rebuilt from an ASGI scope.
 
@@ -158,9 +163,7 @@ def url_from_scope(scope: Scope) -> URL:
     scheme = _WS_SCHEMES.get(scheme, scheme)
     server = scope.get("server")
     if server is not None and server[1] is not None:  # [path, None] is a unix socket
-        port = server[1]  # granian gives the port as a str
-        port = int(port) if isinstance(port, str) and port.isdigit() else port
-        netloc = _netloc(str(server[0]), port, scheme)
+        netloc = _netloc(str(server[0]), port_number(server[1]), scheme)
     else:
         netloc = headers_from_scope(scope).get("host", "")
     raw_path = scope.get("raw_path")

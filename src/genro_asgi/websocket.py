@@ -24,6 +24,7 @@ from .datastructures import (
     State,
     headers_from_scope,
     parse_cookies,
+    port_number,
     query_params_from_scope,
     url_from_scope,
 )
@@ -235,10 +236,7 @@ class WebSocket:
         except AttributeError:
             client = self._scope.get("client")
             if client is not None:
-                host, port = client[0], client[1]
-                client = Address(
-                    host, int(port) if isinstance(port, str) and port.isdigit() else port
-                )
+                client = Address(client[0], port_number(client[1]))
             self._client = client
             return client
 
@@ -420,11 +418,15 @@ class WebSocket:
         The first cause wins: once DISCONNECTED (the app closed, or a concurrent task saw the
         loss) ``close_code`` and ``close_reason`` are kept; ``exc`` is raised all the same.
         """
+        self._record_lost(exc.code, exc.reason)
+        raise exc
+
+    def _record_lost(self, code: int, reason: str) -> None:
+        """The client left: DISCONNECTED with its code, unless a first cause was recorded."""
         if self._state is not _DISCONNECTED:
             self._state = _DISCONNECTED
             self._client_left = True
-            self._close_code, self._close_reason = exc.code, exc.reason
-        raise exc
+            self._close_code, self._close_reason = code, reason
 
     def _disconnect_exception(self, message: Any) -> WebSocketDisconnect:
         """``disconnect_exception(message)``; when its code or reason has the wrong type the
@@ -432,10 +434,7 @@ class WebSocket:
         try:
             return disconnect_exception(message)
         except TypeError:
-            if self._state is not _DISCONNECTED:
-                self._state = _DISCONNECTED
-                self._client_left = True
-                self._close_code, self._close_reason = _ABNORMAL, ""
+            self._record_lost(_ABNORMAL, "")
             raise
 
     def _bad_payload(self, message: Any) -> None:
