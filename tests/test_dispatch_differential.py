@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,14 @@ class LoudDict(dict[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return "from get()" if key == "text" else super().get(key, default)
+
+
+def fresh(key: str) -> str:
+    """An equal ``str`` that is not the interned object: the compiled scan must not match it."""
+    copy = "".join(list(key))
+    assert copy == key
+    assert copy is not sys.intern(key)
+    return copy
 
 
 def outcome(function: Callable[[Any], Any], message: Any) -> tuple[str, Any]:
@@ -99,6 +108,16 @@ MESSAGES: list[Any] = [
     {"type": StrKind(DISCONNECT), "code": 1002},
     {},
     {"text": "no type"},
+    # keys that are equal strings but not the interned objects, and extra keys
+    {fresh("type"): RECEIVE, fresh("text"): "fresh keys"},
+    {"type": RECEIVE, fresh("text"): "fresh text key"},
+    {fresh("type"): RECEIVE, "bytes": b"fresh type key"},
+    {"type": RECEIVE, "bytes": b"x", fresh("text"): "y"},
+    {"type": RECEIVE, "text": "extra", "other": 1},
+    {"extra": 1, "type": RECEIVE, "text": "extra first"},
+    {"text": "type last", "type": RECEIVE},
+    {"bytes": None, "text": None, "type": RECEIVE},
+    {fresh("type"): DISCONNECT, "code": 1000},
     # not a dict
     None,
     "websocket.receive",
@@ -169,7 +188,9 @@ values = st.one_of(
     st.floats(allow_nan=False),
     st.sampled_from([RECEIVE, DISCONNECT, "websocket.connect", "", StrKind(RECEIVE)]),
 )
-keys = st.sampled_from(["type", "text", "bytes", "code", "reason", "other"])
+keys = st.sampled_from(["type", "text", "bytes", "code", "reason", "other"]).flatmap(
+    lambda key: st.sampled_from([key, fresh(key)])  # the interned key or an equal copy
+)
 message_dicts = st.dictionaries(keys, values, max_size=6)
 receive_messages = st.fixed_dictionaries(
     {"type": st.just(RECEIVE)},
