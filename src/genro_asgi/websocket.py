@@ -123,6 +123,7 @@ class WebSocket:
         "_close_code",
         "_close_reason",
         "_cookies",
+        "_direct",
         "_headers",
         "_path_params",
         "_query_params",
@@ -149,6 +150,8 @@ class WebSocket:
         self._receive = receive
         self._send = send
         self._state = _CONNECTING
+        # CONNECTED without receive-ahead: the one flag the send_*/receive_* fast path reads.
+        self._direct = False
         self._client_left = False
         self._watching = False  # receive-ahead in use (servers below ASGI spec 2.4)
         self._sends = 0  # sends since the last receive (see _watch.py)
@@ -342,6 +345,7 @@ class WebSocket:
             spec = None
         self._watching = spec not in _SPECS_RAISING_ON_SEND and self._spec() < (2, 4)
         self._state = _CONNECTED
+        self._direct = not self._watching
 
     async def deny(
         self,
@@ -425,6 +429,7 @@ class WebSocket:
         """The client left: DISCONNECTED with its code, unless a first cause was recorded."""
         if self._state is not _DISCONNECTED:
             self._state = _DISCONNECTED
+            self._direct = False
             self._client_left = True
             self._close_code, self._close_reason = code, reason
 
@@ -458,24 +463,39 @@ class WebSocket:
         send raises ``OSError`` (the client is already gone) the caller records 1006 instead.
         """
         self._state = _DISCONNECTED
+        self._direct = False
         self._close_code, self._close_reason = code, reason
         if self._watch is not None:
             self._watch.cancel()
             self._end_watch(self._watch)
 
-    async def _receive_counted(self) -> Message:
-        """The server's ``receive()``; while it is pending, sends do not count towards a watch."""
+    async def _receive_slow(self, action: str) -> Message:
+        """``receive()`` off the fast path: refuse outside CONNECTED, else receive counted.
+
+        While a counted receive is pending, sends do not count towards a watch.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse(action)
+        if not self._watching:
+            return await self._receive()
         self._sends = RECEIVING
         try:
             return await self._receive()
         finally:
             self._sends = 0
 
-    def _count_send(self) -> None:
-        """One more send since the last receive: at the second, start receiving ahead."""
-        self._sends += 1
-        if self._sends == SENDS_BEFORE_WATCH:
-            self._start_watch()
+    def _send_slow(self, action: str) -> None:
+        """Before a send off the fast path: refuse outside CONNECTED, else count the send.
+
+        At the second send in a row without a receive, start receiving ahead. A send is
+        counted when it is attempted, so the watch is already running while that send waits.
+        """
+        if self._state is not _CONNECTED:
+            self._refuse(action)
+        if self._watching:
+            self._sends += 1
+            if self._sends == SENDS_BEFORE_WATCH:
+                self._start_watch()
 
     def _start_watch(self) -> None:
         """The app sent twice without receiving: receive ahead to notice a disconnect."""
@@ -500,12 +520,11 @@ class WebSocket:
             TypeError: a binary frame arrived (use ``receive_bytes()``).
             WebSocketDisconnect: the client disconnected.
         """
-        if self._state is not _CONNECTED:
-            self._refuse("receive_text")
-        if self._watching:
-            message = await self._receive_counted()
+        if not self._direct:
+            message = await self._receive_slow("receive_text")
         else:
-            message = await self._receive()
+            receive = self._receive  # a local call costs less than a call through a slot
+            message = await receive()
         try:
             return text_payload(message)
         except WebSocketDisconnect as exc:
@@ -522,12 +541,11 @@ class WebSocket:
             TypeError: a text frame arrived (use ``receive_text()``).
             WebSocketDisconnect: the client disconnected.
         """
-        if self._state is not _CONNECTED:
-            self._refuse("receive_bytes")
-        if self._watching:
-            message = await self._receive_counted()
+        if not self._direct:
+            message = await self._receive_slow("receive_bytes")
         else:
-            message = await self._receive()
+            receive = self._receive  # a local call costs less than a call through a slot
+            message = await receive()
         try:
             return bytes_payload(message)
         except WebSocketDisconnect as exc:
@@ -543,12 +561,11 @@ class WebSocket:
             RuntimeError: not connected, or an unexpected ASGI message.
             WebSocketDisconnect: the client disconnected.
         """
-        if self._state is not _CONNECTED:
-            self._refuse("receive_data")
-        if self._watching:
-            message = await self._receive_counted()
+        if not self._direct:
+            message = await self._receive_slow("receive_data")
         else:
-            message = await self._receive()
+            receive = self._receive  # a local call costs less than a call through a slot
+            message = await receive()
         try:
             return data_payload(message)
         except WebSocketDisconnect as exc:
@@ -620,16 +637,15 @@ class WebSocket:
             TypeError: ``data`` is not ``str``.
             WebSocketDisconnect: the client is gone (1006) or had disconnected.
         """
-        if self._state is not _CONNECTED:
-            self._refuse("send_text")
-        if not isinstance(data, str):
+        if not self._direct:
+            self._send_slow("send_text")
+        if type(data) is not str and not isinstance(data, str):  # exact str: the cheap check
             raise TypeError(f"send_text() takes str, got {type(data).__name__}; use send_bytes().")
+        send = self._send
         try:
-            await self._send({"type": "websocket.send", "text": data})
+            await send({"type": "websocket.send", "text": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
-        if self._watching:
-            self._count_send()
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary frame from any bytes-like object.
@@ -639,21 +655,20 @@ class WebSocket:
             TypeError: ``data`` is not bytes-like.
             WebSocketDisconnect: the client is gone (1006) or had disconnected.
         """
-        if self._state is not _CONNECTED:
-            self._refuse("send_bytes")
-        if not isinstance(data, bytes):
+        if not self._direct:
+            self._send_slow("send_bytes")
+        if type(data) is not bytes and not isinstance(data, bytes):
             if not isinstance(data, (bytearray, memoryview)):
                 raise TypeError(
                     f"send_bytes() takes bytes-like data, got {type(data).__name__}; "
                     "use send_text()."
                 )
             data = bytes(data)
+        send = self._send
         try:
-            await self._send({"type": "websocket.send", "bytes": data})
+            await send({"type": "websocket.send", "bytes": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
-        if self._watching:
-            self._count_send()
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
