@@ -13,8 +13,8 @@ from .conftest import HOT_PATHS
 
 # Every public name each switch re-exports from its implementation module.
 SWITCHED = {
-    "headers": ("Headers",),
-    "query": ("QueryParams",),
+    "headers": ("Headers", "headers_from_scope"),
+    "query": ("QueryParams", "query_params_from_scope"),
     "dispatch": ("text_payload", "bytes_payload", "data_payload", "disconnect_exception"),
 }
 
@@ -58,6 +58,14 @@ def test_compiled_modules_in_use() -> None:
     assert genro_asgi.COMPILED is True
     assert genro_asgi.Headers is importlib.import_module("genro_asgi._headers_c").Headers
     assert genro_asgi.QueryParams is importlib.import_module("genro_asgi._query_c").QueryParams
+    assert (
+        genro_asgi.headers_from_scope
+        is importlib.import_module("genro_asgi._headers_c").headers_from_scope
+    )
+    assert (
+        genro_asgi.query_params_from_scope
+        is importlib.import_module("genro_asgi._query_c").query_params_from_scope
+    )
 
 
 @pytest.mark.c_extension

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -219,6 +220,19 @@ def test_typeerror_names_the_bad_item(bad: Any) -> None:
 def test_headers_from_scope() -> None:
     assert headers_from_scope({"headers": [(b"A", b"1")]}).items() == [("a", "1")]
     assert len(headers_from_scope({})) == 0
+
+
+def test_headers_from_scope_reads_any_mapping_and_is_positional_only() -> None:
+    """A scope that is a ``Mapping`` but not a ``dict`` (a middleware's) works alike."""
+    scope = OrderedDict(headers=[(b"A", b"1")])
+    assert headers_from_scope(scope).items() == [("a", "1")]
+    assert isinstance(headers_from_scope(scope), Headers)
+    with pytest.raises(TypeError):
+        headers_from_scope(scope=scope)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        headers_from_scope({"headers": [(b"A",)]})
+    with pytest.raises(AttributeError):  # not a mapping: no .get
+        headers_from_scope([])  # type: ignore[arg-type]
 
 
 NAME_BYTES = st.binary(min_size=0, max_size=4).map(lambda b: b.replace(b"x", b"X"))

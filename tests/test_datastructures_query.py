@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -191,6 +192,19 @@ def test_equality() -> None:
 def test_query_params_from_scope() -> None:
     assert query_params_from_scope({"query_string": b"x=%20"}).items() == [("x", " ")]
     assert len(query_params_from_scope({})) == 0
+
+
+def test_query_params_from_scope_reads_any_mapping_and_is_positional_only() -> None:
+    """A scope that is a ``Mapping`` but not a ``dict`` (a middleware's) works alike."""
+    scope = OrderedDict(query_string=b"x=%20")
+    assert query_params_from_scope(scope).items() == [("x", " ")]
+    assert isinstance(query_params_from_scope(scope), QueryParams)
+    with pytest.raises(TypeError):
+        query_params_from_scope(scope=scope)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        query_params_from_scope({"query_string": 5})
+    with pytest.raises(AttributeError):  # not a mapping: no .get
+        query_params_from_scope([])  # type: ignore[arg-type]
 
 
 TOKENS = st.sampled_from(

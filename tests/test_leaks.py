@@ -153,12 +153,20 @@ def test_headers() -> None:
         raises(TypeError, by_value.get, "host")
         raises(TypeError, by_value.__getitem__, "host")
         raises(TypeError, by_value.getlist, "host")
+        from_scope = module.headers_from_scope
+        assert from_scope({"headers": raw[:3]}).get("host") == "EXAMPLE.COM"
+        assert from_scope(OrderedDict(headers=raw[:3])).get("a") == "1"
+        assert len(from_scope({})) == 0
+        raises(TypeError, from_scope, {"headers": [host]})
+        raises(TypeError, from_scope, {"headers": None})
+        raises(AttributeError, from_scope, [host])
 
     assert_flat(exercise, HEADER_NAME, HEADER_VALUE)
 
 
 def test_query() -> None:
     query_cls = COMPILED.module("query").QueryParams
+    from_scope = COMPILED.module("query").query_params_from_scope
     long_segment = ("a=" + "%41" * 150 + "+" * 150).encode()  # the heap buffer path
 
     def exercise() -> None:
@@ -212,6 +220,11 @@ def test_query() -> None:
         assert (lazy.get("b"), lazy.getlist("a"), "flag" in lazy) == ("café x", ["1", "A"], True)
         raises(TypeError, query_cls, bytearray(fresh))
         raises(TypeError, query_cls, None)
+        assert from_scope({"query_string": fresh}).get("b") == "café x"
+        assert from_scope(OrderedDict(query_string=fresh)).getlist("a") == ["1", "A"]
+        assert len(from_scope({})) == 0
+        raises(TypeError, from_scope, {"query_string": None})
+        raises(AttributeError, from_scope, [fresh])
 
     assert_flat(exercise, QUERY, TEXT_QUERY)
 

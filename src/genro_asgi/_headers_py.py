@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import overload
 
+from .types import Scope
+
 
 def _fold(key: object) -> bytes | None:
     """The ASCII-lowercased latin-1 bytes of a ``str`` key; None when it cannot match."""
@@ -124,3 +126,8 @@ class Headers:
 
     def __repr__(self) -> str:
         return f"Headers({self.items()!r})"
+
+
+def headers_from_scope(scope: Scope, /) -> Headers:
+    """``Headers`` over ``scope["headers"]`` (empty when absent)."""
+    return Headers(scope.get("headers", ()))

@@ -8,17 +8,17 @@ from ._compat import NO_EXTENSIONS
 
 COMPILED: bool
 if TYPE_CHECKING or NO_EXTENSIONS:
-    from ._query_py import QueryParams
+    from ._query_py import QueryParams, query_params_from_scope
 
     COMPILED = False
 else:
     try:
-        from ._query_c import QueryParams
+        from ._query_c import QueryParams, query_params_from_scope
 
         COMPILED = True
     except ImportError:
-        from ._query_py import QueryParams
+        from ._query_py import QueryParams, query_params_from_scope
 
         COMPILED = False
 
-__all__ = ["COMPILED", "QueryParams"]
+__all__ = ["COMPILED", "QueryParams", "query_params_from_scope"]

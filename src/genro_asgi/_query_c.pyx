@@ -164,6 +164,9 @@ cdef class QueryParams:
     cdef tuple _cache
 
     def __init__(self, query=""):
+        self._set(query)
+
+    cdef _set(self, object query):
         cdef Py_ssize_t length, capacity = 1, i
         if isinstance(query, bytes):
             source = query if type(query) is bytes else PyBytes_FromStringAndSize(
@@ -364,3 +367,16 @@ cdef class QueryParams:
 
     def __reduce__(self):
         return type(self), ("" if self._source is None else self._source,)
+
+
+@cython.always_allow_keywords(False)  # METH_O, positional-only as in the twin
+def query_params_from_scope(scope):
+    """``QueryParams`` parsed from ``scope["query_string"]`` (empty when absent).
+
+    The same object as ``QueryParams(scope.get("query_string", b""))``, without the class
+    call's argument handling: one C call from ``WebSocket.query_params``.
+    """
+    cdef QueryParams params = QueryParams.__new__(QueryParams)
+    params._set((<dict>scope).get("query_string", b"") if type(scope) is dict
+                else scope.get("query_string", b""))
+    return params

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from typing import overload
 from urllib.parse import parse_qsl
 
+from .types import Scope
+
 
 class QueryParams:
     """Immutable multi-dict of query parameters.
@@ -86,3 +88,8 @@ class QueryParams:
 
     def __repr__(self) -> str:
         return f"QueryParams({self._list!r})"
+
+
+def query_params_from_scope(scope: Scope, /) -> QueryParams:
+    """``QueryParams`` parsed from ``scope["query_string"]`` (empty when absent)."""
+    return QueryParams(scope.get("query_string", b""))

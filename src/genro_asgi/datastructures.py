@@ -6,8 +6,8 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, quote, quote_from_bytes, unquote, urlsplit
 
-from ._headers import Headers
-from ._query import QueryParams
+from ._headers import Headers, headers_from_scope
+from ._query import QueryParams, query_params_from_scope
 from .types import Scope
 
 # Characters a URL path keeps unescaped (RFC 3986 pchar and "/"); "%" is escaped.
@@ -180,16 +180,6 @@ def url_from_scope(scope: Scope) -> URL:
     if query:
         url = f"{url}?{query.decode('latin-1')}"
     return URL(url)
-
-
-def headers_from_scope(scope: Scope) -> Headers:
-    """``Headers`` over ``scope["headers"]`` (empty when absent)."""
-    return Headers(scope.get("headers", ()))
-
-
-def query_params_from_scope(scope: Scope) -> QueryParams:
-    """``QueryParams`` parsed from ``scope["query_string"]`` (empty when absent)."""
-    return QueryParams(scope.get("query_string", b""))
 
 
 def parse_cookies(header: str) -> dict[str, str]:

@@ -128,11 +128,10 @@ class WebSocket:
         "_path_params",
         "_query_params",
         "_receive",
-        "_scheme",
         "_scope",
+        "_scheme",
         "_send",
         "_sends",
-        "_spec_version",
         "_state",
         "_state_obj",
         "_subprotocols",
@@ -154,7 +153,7 @@ class WebSocket:
         self._direct = False
         self._client_left = False
         self._watching = False  # receive-ahead in use (servers below ASGI spec 2.4)
-        self._sends = 0  # sends since the last receive (see _watch.py)
+        self._sends = 0  # sends since the last receive, while receiving ahead (see _watch.py)
         self._watch: ReceiveAhead | None = None
         self._accepted_subprotocol: str | None = None
         self._close_code: int | None = None
@@ -166,9 +165,8 @@ class WebSocket:
         self._url: URL | None = None
         self._state_obj: State | None = None
         self._cookies: dict[str, str] | None = None
-        self._spec_version: tuple[int, int] | None = None
-        self._subprotocols: tuple[str, ...] | None = None
         self._path_params: dict[str, Any] | None = None
+        self._subprotocols: tuple[str, ...] | None = None
         self._scheme: str | None = None
 
     # -- properties --------------------------------------------------------------------------
@@ -290,10 +288,8 @@ class WebSocket:
 
     def _spec(self) -> tuple[int, int]:
         """The server's ASGI spec version (``2.0`` when it sends none)."""
-        if self._spec_version is None:
-            asgi = self._scope.get("asgi") or {}
-            self._spec_version = _spec_version(asgi.get("spec_version", "2.0"))
-        return self._spec_version
+        asgi = self._scope.get("asgi") or {}
+        return _spec_version(asgi.get("spec_version", "2.0"))
 
     async def accept(
         self,
@@ -324,7 +320,8 @@ class WebSocket:
                 if self._spec() < (2, 1):
                     raise RuntimeError("This server (ASGI spec < 2.1) cannot send accept headers.")
                 message["headers"] = raw_headers
-        connect = await self._receive()
+        receive, send = self._receive, self._send  # local calls cost less than slot calls
+        connect = await receive()
         if type(connect) is not dict and not isinstance(connect, Mapping):  # dict: skip the ABC
             raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}")
         kind = connect.get("type")
@@ -333,7 +330,7 @@ class WebSocket:
                 self._lost(self._disconnect_exception(connect))
             raise RuntimeError(f"Expected 'websocket.connect', received {kind!r}.")
         try:
-            await self._send(message)
+            await send(message)
         except OSError:  # ASGI 2.4: the client is gone
             self._lost(WebSocketDisconnect(_ABNORMAL))
         self._accepted_subprotocol = subprotocol
@@ -343,9 +340,9 @@ class WebSocket:
             spec = self._scope["asgi"]["spec_version"]
         except (KeyError, TypeError):
             spec = None
-        self._watching = spec not in _SPECS_RAISING_ON_SEND and self._spec() < (2, 4)
+        self._watching = watching = spec not in _SPECS_RAISING_ON_SEND and self._spec() < (2, 4)
         self._state = _CONNECTED
-        self._direct = not self._watching
+        self._direct = not watching
 
     async def deny(
         self,
@@ -409,8 +406,9 @@ class WebSocket:
         if reason and self._spec() >= (2, 3):
             message["reason"] = reason
         self._closing(code, reason)
+        send = self._send
         try:
-            await self._send(message)
+            await send(message)
         except OSError:  # the client is already gone: not raised
             self._close_code, self._close_reason = _ABNORMAL, ""
 
