@@ -128,8 +128,8 @@ class WebSocket:
         "_path_params",
         "_query_params",
         "_receive",
-        "_scope",
         "_scheme",
+        "_scope",
         "_send",
         "_sends",
         "_state",
@@ -137,7 +137,6 @@ class WebSocket:
         "_subprotocols",
         "_url",
         "_watch",
-        "_watching",
     )
 
     _client: Address | None  # set on first read (None is a value): AttributeError until then
@@ -149,10 +148,10 @@ class WebSocket:
         self._receive = receive
         self._send = send
         self._state = _CONNECTING
-        # CONNECTED without receive-ahead: the one flag the send_*/receive_* fast path reads.
+        # CONNECTED on a server that needs no receive-ahead (see accept()): the one flag the
+        # send_*/receive_* fast path reads. Off it, CONNECTED means receiving ahead.
         self._direct = False
         self._client_left = False
-        self._watching = False  # receive-ahead in use (servers below ASGI spec 2.4)
         self._sends = 0  # sends since the last receive, while receiving ahead (see _watch.py)
         self._watch: ReceiveAhead | None = None
         self._accepted_subprotocol: str | None = None
@@ -340,9 +339,8 @@ class WebSocket:
             spec = self._scope["asgi"]["spec_version"]
         except (KeyError, TypeError):
             spec = None
-        self._watching = watching = spec not in _SPECS_RAISING_ON_SEND and self._spec() < (2, 4)
         self._state = _CONNECTED
-        self._direct = not watching
+        self._direct = spec in _SPECS_RAISING_ON_SEND or self._spec() >= (2, 4)
 
     async def deny(
         self,
@@ -395,8 +393,8 @@ class WebSocket:
             if self._state is _DISCONNECTED:
                 return
             raise RuntimeError("close() before accept(); use deny() to refuse the handshake.")
-        # The usual values (an int 1000-1003, reason "") skip the full checks.
-        if (type(code) is not int or not 1000 <= code <= 1003) and not _valid_close_code(code):
+        # The usual values (the int 1000, reason "") skip the full checks.
+        if (type(code) is not int or code != 1000) and not _valid_close_code(code):
             raise ValueError(f"Close code must be 1000-1003, 1007-1014 or 3000-4999, got {code!r}.")
         if (type(reason) is not str or reason) and (
             not isinstance(reason, str) or len(reason.encode()) > _MAX_REASON_BYTES
@@ -405,7 +403,13 @@ class WebSocket:
         message: Message = {"type": "websocket.close", "code": code}
         if reason and self._spec() >= (2, 3):
             message["reason"] = reason
-        self._closing(code, reason)
+        # self._closing(code, reason), inlined: close() runs once per connection, a hot path.
+        self._state = _DISCONNECTED
+        self._direct = False
+        self._close_code, self._close_reason = code, reason
+        if self._watch is not None:
+            self._watch.cancel()
+            self._end_watch(self._watch)
         send = self._send
         try:
             await send(message)
@@ -470,12 +474,11 @@ class WebSocket:
     async def _receive_slow(self, action: str) -> Message:
         """``receive()`` off the fast path: refuse outside CONNECTED, else receive counted.
 
-        While a counted receive is pending, sends do not count towards a watch.
+        CONNECTED off the fast path means receiving ahead: while this receive is pending,
+        sends do not count towards a watch.
         """
         if self._state is not _CONNECTED:
             self._refuse(action)
-        if not self._watching:
-            return await self._receive()
         self._sends = RECEIVING
         try:
             return await self._receive()
@@ -490,10 +493,9 @@ class WebSocket:
         """
         if self._state is not _CONNECTED:
             self._refuse(action)
-        if self._watching:
-            self._sends += 1
-            if self._sends == SENDS_BEFORE_WATCH:
-                self._start_watch()
+        self._sends += 1  # CONNECTED off the fast path: receiving ahead
+        if self._sends == SENDS_BEFORE_WATCH:
+            self._start_watch()
 
     def _start_watch(self) -> None:
         """The app sent twice without receiving: receive ahead to notice a disconnect."""
