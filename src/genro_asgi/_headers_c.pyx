@@ -196,7 +196,8 @@ cdef class Headers:
     def __init__(self, raw=()):
         self._set(raw)
 
-    cdef _set(self, object raw):
+    @cython.final  # a direct C call, inlined into __init__
+    cdef inline int _set(self, object raw) except -1:
         items = raw
         if type(raw) is list or type(raw) is tuple:
             with cython.critical_section(raw):
@@ -206,6 +207,7 @@ cdef class Headers:
             items = None
         self._items = _normalize(raw) if items is None else items
         self._raw = raw
+        return 0
 
     cdef inline object _entries(self):
         # Empty for an instance made by __new__ without __init__.

@@ -166,7 +166,8 @@ cdef class QueryParams:
     def __init__(self, query=""):
         self._set(query)
 
-    cdef _set(self, object query):
+    @cython.final  # a direct C call, inlined into __init__
+    cdef inline int _set(self, object query) except -1:
         cdef Py_ssize_t length, capacity = 1, i
         if isinstance(query, bytes):
             source = query if type(query) is bytes else PyBytes_FromStringAndSize(
@@ -190,7 +191,7 @@ cdef class QueryParams:
             self._cache = None
             self._source = source
             if length == 0:
-                return
+                return 0
             for i in range(length):
                 if _char(self._data, self._kind, i) == 38:
                     capacity += 1
@@ -198,6 +199,7 @@ cdef class QueryParams:
             if self._pairs == NULL:
                 raise MemoryError()
             self._count = _split(self._data, self._kind, length, self._pairs)
+        return 0
 
     def __dealloc__(self):
         PyMem_Free(self._pairs)
