@@ -403,13 +403,7 @@ class WebSocket:
         message: Message = {"type": "websocket.close", "code": code}
         if reason and self._spec() >= (2, 3):
             message["reason"] = reason
-        # self._closing(code, reason), inlined: close() runs once per connection, a hot path.
-        self._state = _DISCONNECTED
-        self._direct = False
-        self._close_code, self._close_reason = code, reason
-        if self._watch is not None:
-            self._watch.cancel()
-            self._end_watch(self._watch)
+        self._closing(code, reason)
         send = self._send
         try:
             await send(message)
