@@ -11,8 +11,10 @@ subprotocol, the ``websocket.connect`` message, the close code or reason; it doe
 server's ASGI spec, turn ``OSError`` into ``WebSocketDisconnect``, or keep ``close_code``,
 ``close_reason`` and ``accepted_subprotocol``. So it is not a candidate, only a bound: the ratio
 it reaches against Starlette is the most any wrapper written in Python can reach on this
-interpreter. It prints ns per lifecycle (best of several timeit repeats) for the raw ASGI calls,
-``Bare``, ``genro_asgi.WebSocket`` and Starlette, and the ratios. Not part of the benchmark suite.
+interpreter. Three subclasses of ``WebSocket`` each drop one part of that work (what
+``__init__`` sets beyond ``Bare``, ``accept()``'s checks, ``close()``'s checks), so what each
+part costs is the difference to ``WebSocket``. It prints ns per lifecycle (best of several
+timeit repeats) and the ratios to Starlette. Not part of the benchmark suite.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from benchmarks._impls import CONNECT, Transport, drive, make_scope
 from benchmarks.test_bench_lifecycle import lifecycle, raw_lifecycle
 
 from genro_asgi import COMPILED, WebSocket, headers_from_scope, query_params_from_scope
+from genro_asgi.websocket import _CONNECTED, _CONNECTING, _DISCONNECTED
 
 
 class Bare:
@@ -74,6 +77,47 @@ class Bare:
             await send({"type": "websocket.close", "code": code})
 
 
+class WithoutInitState(WebSocket):
+    """``WebSocket`` whose ``__init__`` sets only what this lifecycle reads."""
+
+    __slots__ = ()
+
+    def __init__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "websocket":
+            raise ValueError("not a websocket scope")
+        self._scope, self._receive, self._send = scope, receive, send
+        self._state = _CONNECTING
+        self._headers = self._query_params = self._watch = None
+
+
+class WithoutAcceptChecks(WebSocket):
+    """``WebSocket`` whose ``accept()`` is ``Bare``'s."""
+
+    __slots__ = ()
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        if self._state is not _CONNECTING:
+            raise RuntimeError("accept() twice")
+        receive, send = self._receive, self._send
+        if (await receive())["type"] != "websocket.connect":
+            raise RuntimeError("no websocket.connect")
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+        self._state = _CONNECTED
+        self._direct = True
+
+
+class WithoutCloseChecks(WebSocket):
+    """``WebSocket`` whose ``close()`` is ``Bare``'s."""
+
+    __slots__ = ()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self._state is _CONNECTED:
+            self._state = _DISCONNECTED
+            send = self._send
+            await send({"type": "websocket.close", "code": code})
+
+
 def best_ns(run: Any, number: int = 2000, repeat: int = 15) -> float:
     return min(timeit.repeat(run, number=number, repeat=repeat)) / number * 1e9
 
@@ -82,7 +126,14 @@ def main() -> None:
     if not COMPILED:
         raise SystemExit("genro_asgi is not compiled: see `python -m genro_asgi`")
     scope, transport = make_scope(), Transport(CONNECT)
-    factories = {"Bare": Bare, "WebSocket": WebSocket, "Starlette": starlette.websockets.WebSocket}
+    factories = {
+        "Bare": Bare,
+        "WebSocket": WebSocket,
+        "WebSocket without __init__ state": WithoutInitState,
+        "WebSocket without accept() checks": WithoutAcceptChecks,
+        "WebSocket without close() checks": WithoutCloseChecks,
+        "Starlette": starlette.websockets.WebSocket,
+    }
     for factory in factories.values():  # the same results before anything is timed
         assert drive(lifecycle(factory, scope, transport)) == ("chat.example.com", "lobby")
     times = {"raw": best_ns(lambda: drive(raw_lifecycle(scope, transport)))}
@@ -90,9 +141,8 @@ def main() -> None:
         times[name] = best_ns(lambda f=factory: drive(lifecycle(f, scope, transport)))
     print(f"Python {platform.python_version()}, ns per lifecycle (best of 15 x 2000)")
     for name, ns in times.items():
-        print(f"  {name:<10} {ns:7.0f} ns")
-    for name in ("Bare", "WebSocket"):
-        print(f"  Starlette / {name}: {times['Starlette'] / times[name]:.2f}x")
+        ratio = f"Starlette / this {times['Starlette'] / ns:.2f}x" if name != "Starlette" else ""
+        print(f"  {name:<34} {ns:7.0f} ns  {ratio}")
 
 
 if __name__ == "__main__":
