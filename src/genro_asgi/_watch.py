@@ -4,11 +4,11 @@ Some servers (hypercorn, daphne, granian) never raise from ``send()`` once the c
 they report it only as a ``websocket.disconnect`` from ``receive()``. An application that only
 sends never calls ``receive()``, so it would send into the void forever.
 
-``WebSocket`` counts the sends since its last receive, each when it starts. At the second one
-in a row (and only when no receive is in progress) it starts ``ReceiveAhead``: a single task
-that calls the server's ``receive()`` once, into a one-message slot, and while it is pending
-stands in for that ``receive()`` so that the next ``receive_*`` takes the slot first (nothing
-is lost or reordered). If the message is ``websocket.disconnect``, the task marks the connection
+``WebSocket`` counts the sends since its last receive. At the second one in a row (and only
+when no receive is in progress) it starts ``ReceiveAhead``: a single task that calls the
+server's ``receive()`` once, into a one-message slot, and while it is pending stands in for
+that ``receive()`` so that the next ``receive_*`` takes the slot first (nothing is lost or
+reordered). If the message is ``websocket.disconnect``, the task marks the connection
 DISCONNECTED at once, so the next ``send_*`` raises ``WebSocketDisconnect`` without calling the
 server. A data message simply waits in the slot: the client is then known to be alive, and
 receiving ahead stops until the application has taken it.

@@ -480,14 +480,19 @@ class WebSocket:
             self._sends = 0
 
     def _send_slow(self, action: str) -> None:
-        """Before a send off the fast path: refuse outside CONNECTED, else count the send.
-
-        At the second send in a row without a receive, start receiving ahead. A send is
-        counted when it is attempted, so the watch is already running while that send waits.
-        """
+        """Before a send off the fast path: refuse outside CONNECTED."""
         if self._state is not _CONNECTED:
             self._refuse(action)
-        self._sends += 1  # CONNECTED off the fast path: receiving ahead
+
+    def _count_send(self) -> None:
+        """A send done off the fast path (receiving ahead): at the second in a row without a
+        receive, start receiving ahead.
+
+        Counted once the server's ``send()`` has returned: a watch started while a send is
+        still in the server would keep a ``receive()`` pending there (granian then never
+        closes the connection when the application returns).
+        """
+        self._sends += 1
         if self._sends == SENDS_BEFORE_WATCH:
             self._start_watch()
 
@@ -640,6 +645,8 @@ class WebSocket:
             await send({"type": "websocket.send", "text": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
+        if not self._direct:
+            self._count_send()
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary frame from any bytes-like object.
@@ -663,6 +670,8 @@ class WebSocket:
             await send({"type": "websocket.send", "bytes": data})
         except OSError:
             self._lost(WebSocketDisconnect(_ABNORMAL))
+        if not self._direct:
+            self._count_send()
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
