@@ -297,6 +297,32 @@ async def test_close_while_another_task_waits_on_the_slot() -> None:
     assert transport.receive_calls == 3
 
 
+async def test_no_receive_ahead_while_a_send_is_in_the_server() -> None:
+    """The second send counts once the server took it: no receive() is pending in the server
+    while that send is (granian does not close the connection of an app that returned while
+    a receive() was pending)."""
+    ws, transport = await accepted()
+    gate = asyncio.Event()
+    record = transport.send
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        if message.get("text") == "slow":
+            await gate.wait()
+        await record(message)
+
+    ws._send = slow_send  # type: ignore[misc]  # the server is slow to take this one
+    await ws.send_text("1")
+    writer = asyncio.ensure_future(ws.send_text("slow"))
+    await settle()
+    assert not writer.done()
+    assert transport.receive_calls == 1  # the connect only
+    gate.set()
+    await asyncio.wait_for(writer, 5)
+    await settle()
+    assert transport.receive_calls == 2  # now receiving ahead
+    await ws.close()
+
+
 async def test_no_receive_ahead_after_a_concurrent_close() -> None:
     """A send still in the server when another task closes: no receive ahead afterwards."""
     ws, transport = await accepted()
