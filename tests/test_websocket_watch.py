@@ -297,10 +297,11 @@ async def test_close_while_another_task_waits_on_the_slot() -> None:
     assert transport.receive_calls == 3
 
 
-async def test_no_receive_ahead_while_a_send_is_in_the_server() -> None:
-    """The second send counts once the server took it: no receive() is pending in the server
-    while that send is (granian does not close the connection of an app that returned while
-    a receive() was pending)."""
+async def second_send_held_in_the_server() -> tuple[
+    WebSocket, WaitingTransport, asyncio.Event, asyncio.Future[None]
+]:
+    """A connection that sent once, then a second send the server holds until ``gate`` is set:
+    ``(ws, transport, gate, writer)``, ``writer`` being that pending send."""
     ws, transport = await accepted()
     gate = asyncio.Event()
     record = transport.send
@@ -314,6 +315,14 @@ async def test_no_receive_ahead_while_a_send_is_in_the_server() -> None:
     await ws.send_text("1")
     writer = asyncio.ensure_future(ws.send_text("slow"))
     await settle()
+    return ws, transport, gate, writer
+
+
+async def test_no_receive_ahead_while_a_send_is_in_the_server() -> None:
+    """The second send counts once the server took it: no receive() is pending in the server
+    while that send is (granian does not close the connection of an app that returned while
+    a receive() was pending)."""
+    ws, transport, gate, writer = await second_send_held_in_the_server()
     assert not writer.done()
     assert transport.receive_calls == 1  # the connect only
     gate.set()
@@ -325,19 +334,7 @@ async def test_no_receive_ahead_while_a_send_is_in_the_server() -> None:
 
 async def test_no_receive_ahead_after_a_concurrent_close() -> None:
     """A send still in the server when another task closes: no receive ahead afterwards."""
-    ws, transport = await accepted()
-    gate = asyncio.Event()
-    record = transport.send
-
-    async def slow_send(message: dict[str, Any]) -> None:
-        if message.get("text") == "slow":
-            await gate.wait()
-        await record(message)
-
-    ws._send = slow_send  # type: ignore[misc]  # the server is slow to take this one
-    await ws.send_text("1")
-    writer = asyncio.ensure_future(ws.send_text("slow"))
-    await settle()
+    ws, transport, gate, writer = await second_send_held_in_the_server()
     await ws.close()
     gate.set()
     await asyncio.wait_for(writer, 5)
