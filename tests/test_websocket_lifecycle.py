@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -530,10 +531,9 @@ async def test_close_other_errors_propagate_but_state_is_disconnected() -> None:
     assert ws.connection_state is DISCONNECTED
 
 
-async def test_use_after_close_is_a_runtime_error() -> None:
-    ws, transport = await accepted(text("late"))
-    await ws.close()
-    for action in (
+def every_io_call(ws: WebSocket) -> list[Coroutine[Any, Any, Any]]:
+    """One call of each ``send_*``/``receive_*`` method, not yet awaited."""
+    return [
         ws.send_text("x"),
         ws.send_bytes(b"x"),
         ws.send_json({}),
@@ -541,7 +541,13 @@ async def test_use_after_close_is_a_runtime_error() -> None:
         ws.receive_bytes(),
         ws.receive_data(),
         ws.receive_json(),
-    ):
+    ]
+
+
+async def test_use_after_close_is_a_runtime_error() -> None:
+    ws, transport = await accepted(text("late"))
+    await ws.close()
+    for action in every_io_call(ws):
         with pytest.raises(RuntimeError, match="close"):
             await action
     assert transport.receive_calls == 1
@@ -550,15 +556,7 @@ async def test_use_after_close_is_a_runtime_error() -> None:
 
 async def test_use_before_accept_is_a_runtime_error() -> None:
     ws, transport = connection(CONNECT, text("early"))
-    for action in (
-        ws.send_text("x"),
-        ws.send_bytes(b"x"),
-        ws.send_json({}),
-        ws.receive_text(),
-        ws.receive_bytes(),
-        ws.receive_data(),
-        ws.receive_json(),
-    ):
+    for action in every_io_call(ws):
         with pytest.raises(RuntimeError, match="accept"):
             await action
     assert transport.receive_calls == 0

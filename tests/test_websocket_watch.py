@@ -61,6 +61,15 @@ async def accepted(
     return ws, transport
 
 
+async def receiving_ahead() -> tuple[WebSocket, WaitingTransport]:
+    """An accepted connection after two sends in a row: its receive-ahead is pending."""
+    ws, transport = await accepted()
+    await ws.send_text("1")
+    await ws.send_text("2")
+    await settle()
+    return ws, transport
+
+
 @pytest.mark.parametrize("spec_version", ["2.3", "2.0", None])
 async def test_servers_below_spec_2_4_get_receive_ahead(spec_version: str | None) -> None:
     ws, transport = await accepted(spec_version=spec_version)
@@ -155,10 +164,7 @@ async def test_send_json_and_send_typed_paths_are_watched_too() -> None:
 
 
 async def test_messages_received_ahead_are_neither_lost_nor_reordered() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     transport.push(text("a"), text("b"), text("c"))
     await settle()
     await ws.send_text("3")  # the client is alive: sending goes on
@@ -168,10 +174,7 @@ async def test_messages_received_ahead_are_neither_lost_nor_reordered() -> None:
 
 
 async def test_a_data_message_in_the_slot_stops_receiving_ahead() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     transport.push(text("kept"))
     await settle()
     for i in range(5):
@@ -187,10 +190,7 @@ async def test_a_data_message_in_the_slot_stops_receiving_ahead() -> None:
 
 
 async def test_receive_waits_for_the_pending_receive() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     reader = asyncio.ensure_future(ws.receive_data())
     await settle()
     assert not reader.done()
@@ -201,10 +201,7 @@ async def test_receive_waits_for_the_pending_receive() -> None:
 
 
 async def test_cancelled_receive_loses_nothing() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     reader = asyncio.ensure_future(ws.receive_text())
     await settle()
     reader.cancel()
@@ -230,10 +227,7 @@ async def test_no_receive_ahead_while_the_app_receives_concurrently() -> None:
 
 
 async def test_disconnect_reaches_a_receive_waiting_on_the_slot() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     reader = asyncio.ensure_future(ws.receive_text())
     await settle()
     transport.push(disconnect(4000, "bye"))
@@ -244,10 +238,7 @@ async def test_disconnect_reaches_a_receive_waiting_on_the_slot() -> None:
 
 
 async def test_close_cancels_the_pending_receive() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     await ws.close(4000, "done")
     await settle()
     assert transport.cancelled == 1
@@ -268,10 +259,7 @@ async def test_a_server_error_while_receiving_ahead_is_raised_by_the_next_receiv
 
 
 async def test_a_malformed_disconnect_received_ahead_is_raised_by_the_next_receive() -> None:
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     transport.push({"type": "websocket.disconnect", "code": "1000"})
     await settle()
     assert ws.connection_state is WebSocketState.CONNECTED
@@ -281,10 +269,7 @@ async def test_a_malformed_disconnect_received_ahead_is_raised_by_the_next_recei
 
 async def test_close_while_another_task_waits_on_the_slot() -> None:
     """The waiting reader is not cancelled: it goes on waiting for the server's disconnect."""
-    ws, transport = await accepted()
-    await ws.send_text("1")
-    await ws.send_text("2")
-    await settle()
+    ws, transport = await receiving_ahead()
     reader = asyncio.ensure_future(ws.receive_text())
     await settle()
     await ws.close()
