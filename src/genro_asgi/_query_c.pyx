@@ -142,6 +142,13 @@ cdef str _unquote_ascii(const void *data, int kind, Py_ssize_t start, Py_ssize_t
 # It refers only to an exact bytes or str and to its own cache (a list and a dict of str,
 # never handed out): no reference cycle is possible.
 @cython.no_gc
+# A non-str key is never stored, but it must fail as a dict look-up fails: the interpreter's own
+# look-ups on an empty dict raise exactly what the pure twin's dict raises (CPython 3.14 reworded
+# the unhashable-key message), where a message of ours would drift from it.
+_absent_get = {}.get
+_absent_item = {}.__getitem__
+
+
 cdef class QueryParams:
     """Immutable multi-dict of query parameters.
 
@@ -296,8 +303,7 @@ cdef class QueryParams:
         """The first value of ``key``, or ``default``."""
         cdef Py_ssize_t index
         if not isinstance(key, str):
-            hash(key)  # an unhashable key raises TypeError, as a dict look-up does
-            return default
+            return _absent_get(key, default)  # TypeError for an unhashable key, as the twin
         with cython.critical_section(self):  # a concurrent __init__ frees the pairs
             index = self._find(key, 0)
             return default if index < 0 else self._value(&self._pairs[index])
@@ -334,8 +340,7 @@ cdef class QueryParams:
     def __getitem__(self, key):
         cdef Py_ssize_t index
         if not isinstance(key, str):
-            hash(key)
-            raise KeyError(key)
+            return _absent_item(key)  # KeyError, or TypeError when unhashable
         with cython.critical_section(self):
             index = self._find(key, 0)
             if index >= 0:
