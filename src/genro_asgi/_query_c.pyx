@@ -138,10 +138,6 @@ cdef str _unquote_ascii(const void *data, int kind, Py_ssize_t start, Py_ssize_t
             PyMem_Free(buf)
 
 
-@cython.freelist(16)
-# It refers only to an exact bytes or str and to its own cache (a list and a dict of str,
-# never handed out): no reference cycle is possible.
-@cython.no_gc
 # A non-str key is never stored, but it must fail as a dict look-up fails: the interpreter's own
 # look-ups on an empty dict raise exactly what the pure twin's dict raises (CPython 3.14 reworded
 # the unhashable-key message), where a message of ours would drift from it.
@@ -149,6 +145,10 @@ _absent_get = {}.get
 _absent_item = {}.__getitem__
 
 
+@cython.freelist(16)
+# It refers only to an exact bytes or str and to its own cache (a list and a dict of str,
+# never handed out): no reference cycle is possible.
+@cython.no_gc
 cdef class QueryParams:
     """Immutable multi-dict of query parameters.
 
