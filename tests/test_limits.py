@@ -297,7 +297,7 @@ def test_non_bytes_header_item_is_a_type_error_naming_it(
     raw: list[Any] = [(b"a", b"1"), (b"b", b"2")]
     raw.insert(index, item)
     with pytest.raises(
-        TypeError, match=f"header {index} must be a \\(bytes, bytes\\) pair"
+        TypeError, match=f"Header {index} must be a \\(bytes, bytes\\) pair"
     ) as info:
         headers_module.Headers(raw)
     assert repr(item) in str(info.value)
@@ -307,7 +307,7 @@ def test_non_bytes_header_item_is_a_type_error_naming_it(
     "raw", [None, b"host: x", "host", {b"host": b"x"}, iter([(b"a", b"b")]), 42], ids=repr
 )
 def test_headers_that_are_not_a_list_or_tuple(headers_module: ModuleType, raw: Any) -> None:
-    with pytest.raises(TypeError, match="headers must be a list or tuple") as info:
+    with pytest.raises(TypeError, match="Headers must be a list or tuple") as info:
         headers_module.Headers(raw)
     assert type(raw).__name__ in str(info.value)
 
@@ -336,7 +336,8 @@ def test_header_bytes_subclasses_are_bytes(headers_module: ModuleType) -> None:
     "query", [None, 1, bytearray(b"a=1"), memoryview(b"a=1"), [b"a=1"], {"a": "1"}], ids=repr
 )
 def test_query_of_another_type_is_a_type_error(query_module: ModuleType, query: Any) -> None:
-    with pytest.raises(TypeError, match="query must be str or bytes, got " + type(query).__name__):
+    expected = f"A query must be str or bytes, got {type(query).__name__}."
+    with pytest.raises(TypeError, match=expected.replace(".", r"\.")):
         query_module.QueryParams(query)
 
 
