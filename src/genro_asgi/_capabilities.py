@@ -9,7 +9,6 @@ since nothing promises that its ``send()`` raises once the client is gone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +38,8 @@ def _declared(version: tuple[int, int]) -> ServerCapabilities:
     )
 
 
-def _parse(spec_version: object) -> tuple[int, int] | None:
+def _parse(spec_version: str) -> tuple[int, int] | None:
     """``(major, minor)`` of a ``"2.4"``-style string, None when it is not one."""
-    if not isinstance(spec_version, str):
-        return None
     major, _, rest = spec_version.partition(".")
     minor = rest.partition(".")[0]
     if not (major.isdigit() and minor.isdigit() and major.isascii() and minor.isascii()):
@@ -50,22 +47,27 @@ def _parse(spec_version: object) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
-# Versions seen so far (servers send a handful): a dict look-up per connection, not a parse.
-_KNOWN: dict[str, ServerCapabilities] = {}
+#: Capabilities per ``spec_version`` seen so far: servers send a handful of versions, so a
+#: connection costs one dict look-up, not a parse. ``WebSocket.accept()`` reads it inline.
+SERVERS: dict[object, ServerCapabilities] = {}
 
 
 def capabilities(scope: Any) -> ServerCapabilities:
-    """The capabilities of the server behind ``scope`` (cached per ``spec_version`` string)."""
-    asgi = scope.get("asgi")
-    if type(asgi) is not dict and not isinstance(asgi, Mapping):  # dict: skip the ABC check
+    """The capabilities of the server behind ``scope``, from ``scope["asgi"]["spec_version"]``.
+
+    No ``asgi`` entry, no ``spec_version``, or anything but a ``"major.minor"`` string there
+    is a server of unknown spec (``UNKNOWN``).
+    """
+    try:
+        spec_version = scope["asgi"]["spec_version"]
+    except (KeyError, TypeError):  # no entry, or not a mapping
         return UNKNOWN
-    spec_version = asgi.get("spec_version")
-    if type(spec_version) is not str:
+    if not isinstance(spec_version, str):
         return UNKNOWN
-    known = _KNOWN.get(spec_version)
-    if known is None:
+    found = SERVERS.get(spec_version)
+    if found is None:
         version = _parse(spec_version)
-        known = UNKNOWN if version is None else _declared(version)
-        if len(_KNOWN) < 64:  # a server that makes up a version per connection: no growth
-            _KNOWN[spec_version] = known
-    return known
+        found = UNKNOWN if version is None else _declared(version)
+        if len(SERVERS) < 64:  # a server that makes up a version per connection: no growth
+            SERVERS[spec_version] = found
+    return found

@@ -35,8 +35,14 @@ def check_close(code: object, reason: object) -> None:
         raise ValueError(f"Close reason must be a str of at most 123 UTF-8 bytes: {reason!r}.")
 
 
-def close_message(code: int, reason: str, server: ServerCapabilities) -> Message:
-    """``websocket.close``, with the reason only where the server can take one."""
+def close_message(code: object, reason: object, server: ServerCapabilities) -> Message:
+    """``websocket.close`` for a checked ``code`` and ``reason``, the reason sent only where
+    the server can take one.
+
+    Raises:
+        ValueError: as ``check_close()``.
+    """
+    check_close(code, reason)
     message: Message = {"type": "websocket.close", "code": code}
     if reason and server.close_reason:
         message["reason"] = reason
