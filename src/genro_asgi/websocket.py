@@ -5,6 +5,7 @@
 ``receive_bytes()`` rejects text. This module keeps the connection's state and awaits the
 server; the rest is one layer each, none of which imports this one:
 
+- ``_connection``: the connection data of the scope (``Connection``, the base class);
 - ``_dispatch``: classify a server message and extract its payload (a compiled hot path);
 - ``_capabilities``: what the server declared it supports, read once at ``accept()``;
 - ``_handshake``: argument checks and the accept/close/denial messages, without I/O;
@@ -20,6 +21,7 @@ from typing import Any, NoReturn
 
 from . import _json, _tytx
 from ._capabilities import SERVERS, ServerCapabilities, capabilities
+from ._connection import _UNSET, Connection
 from ._dispatch import bytes_payload, data_payload, disconnect_exception, text_payload
 from ._handshake import (
     ABNORMAL,
@@ -30,19 +32,6 @@ from ._handshake import (
 )
 from ._json import JsonMode
 from ._receive_ahead import ReceiveAhead
-from .datastructures import (
-    _WS_SCHEMES,
-    URL,
-    Address,
-    Headers,
-    QueryParams,
-    State,
-    headers_from_scope,
-    parse_cookies,
-    port_number,
-    query_params_from_scope,
-    url_from_scope,
-)
 from .exceptions import WebSocketDisconnect
 from .types import Message, Receive, Scope, Send
 
@@ -58,11 +47,13 @@ class WebSocketState(IntEnum):
 _CONNECTING = WebSocketState.CONNECTING
 _CONNECTED = WebSocketState.CONNECTED
 _DISCONNECTED = WebSocketState.DISCONNECTED
-_UNSET: Any = object()  # a lazy property whose value may be None, not computed yet
 
 
-class WebSocket:
+class WebSocket(Connection):
     """A WebSocket connection over an ASGI ``(scope, receive, send)``.
+
+    The connection data (``headers``, ``query_params``, ``url``, ``client``, ...) are
+    ``Connection``'s properties, computed lazily, once.
 
     Raises:
         ValueError: ``scope["type"]`` is not ``"websocket"``.
@@ -71,24 +62,14 @@ class WebSocket:
     __slots__ = (
         "_accepted_subprotocol",
         "_ahead",
-        "_client",
         "_client_left",
         "_close_code",
         "_close_reason",
-        "_cookies",
         "_direct",
-        "_headers",
-        "_path_params",
-        "_query_params",
         "_receive",
-        "_scheme",
-        "_scope",
-        "_scope_state",
         "_send",
         "_server",
         "_state",
-        "_subprotocols",
-        "_url",
     )
 
     _server: ServerCapabilities  # set by accept(), read only once CONNECTED
@@ -108,24 +89,20 @@ class WebSocket:
         self._accepted_subprotocol: str | None = None
         self._close_code: int | None = None
         self._close_reason: str | None = None
-        # Lazily computed, once (None until then). Storing None costs far less than the
+        # Connection's lazy slots, set here: a second __init__ called from this one would cost
+        # more than these stores. None until computed: storing None costs far less than the
         # AttributeError a never-set slot raises on its first read.
-        self._headers: Headers | None = None
-        self._query_params: QueryParams | None = None
-        self._url: URL | None = None
-        self._scope_state: State | None = None
-        self._cookies: dict[str, str] | None = None
-        self._path_params: dict[str, Any] | None = None
-        self._subprotocols: tuple[str, ...] | None = None
-        self._scheme: str | None = None
-        self._client: Address | None = _UNSET
+        self._headers = None
+        self._query_params = None
+        self._url = None
+        self._scope_state = None
+        self._cookies = None
+        self._path_params = None
+        self._subprotocols = None
+        self._scheme = None
+        self._client = _UNSET
 
-    # -- properties --------------------------------------------------------------------------
-
-    @property
-    def scope(self) -> Scope:
-        """The raw ASGI scope."""
-        return self._scope
+    # -- properties (the connection data are Connection's) ------------------------------------
 
     @property
     def asgi_receive(self) -> Receive:
@@ -141,80 +118,6 @@ class WebSocket:
     def connection_state(self) -> WebSocketState:
         """Where the connection is in its lifecycle."""
         return self._state
-
-    @property
-    def headers(self) -> Headers:
-        """The handshake headers (case-insensitive)."""
-        if self._headers is None:
-            self._headers = headers_from_scope(self._scope)
-        return self._headers
-
-    @property
-    def query_params(self) -> QueryParams:
-        """The parsed query string."""
-        if self._query_params is None:
-            self._query_params = query_params_from_scope(self._scope)
-        return self._query_params
-
-    @property
-    def url(self) -> URL:
-        """The full ``ws://``/``wss://`` URL the client connected to."""
-        if self._url is None:
-            self._url = url_from_scope(self._scope)
-        return self._url
-
-    @property
-    def state(self) -> State:
-        """Per-connection state, stored in ``scope["state"]`` (shared with middleware)."""
-        if self._scope_state is None:
-            self._scope_state = State(self._scope.setdefault("state", {}))
-        return self._scope_state
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """Cookies sent with the handshake (every ``Cookie`` header, first name wins)."""
-        if self._cookies is None:
-            self._cookies = parse_cookies("; ".join(self.headers.getlist("cookie")))
-        return self._cookies
-
-    @property
-    def client(self) -> Address | None:
-        """The client's ``(host, port)``, or None when the server does not say.
-
-        The port is an ``int`` even where the server gives a string (granian does).
-        """
-        if self._client is _UNSET:
-            client = self._scope.get("client")
-            self._client = None if client is None else Address(client[0], port_number(client[1]))
-        return self._client
-
-    @property
-    def path(self) -> str:
-        """The decoded request path."""
-        path: str = self._scope.get("path", "/")
-        return path
-
-    @property
-    def path_params(self) -> dict[str, Any]:
-        """Parameters a router put in ``scope["path_params"]`` (an empty dict, kept, when none)."""
-        if self._path_params is None:
-            self._path_params = self._scope.get("path_params", {})
-        return self._path_params
-
-    @property
-    def scheme(self) -> str:
-        """``ws`` or ``wss`` (a server's ``http``/``https`` mapped as in ``url``)."""
-        if self._scheme is None:
-            scheme: str = self._scope.get("scheme", "ws")
-            self._scheme = _WS_SCHEMES.get(scheme, scheme)
-        return self._scheme
-
-    @property
-    def subprotocols(self) -> tuple[str, ...]:
-        """Subprotocols the client offered, in its order of preference."""
-        if self._subprotocols is None:
-            self._subprotocols = tuple(self._scope.get("subprotocols", ()))
-        return self._subprotocols
 
     @property
     def accepted_subprotocol(self) -> str | None:
