@@ -1,7 +1,7 @@
 """A genro-asgi app inside the routers users already have (issue 14).
 
-Starlette's ``Mount`` and ``WebSocketRoute`` (taking a raw ASGI app), its middleware stack,
-FastAPI's ``app.mount`` and Litestar's ASGI route handler: what the framework puts in the scope
+Starlette's ``Mount`` and ``WebSocketRoute`` (taking a raw ASGI app) and its middleware stack
+(FastAPI and Litestar: test_routers_frameworks.py): what the framework puts in the scope
 (``path``, ``root_path``, ``path_params``, ``scope["state"]``) must reach ``ws.path``,
 ``ws.url``, ``ws.path_params`` and ``ws.state``. The framework-specific conventions found here
 are written down in docs/guide/frameworks.md.
@@ -14,9 +14,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from litestar import Litestar, asgi
-from litestar.testing import TestClient as LitestarTestClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -144,67 +141,3 @@ def test_starlette_mount_under_a_server_root_path() -> None:
     seen = seen_at(TestClient(server), "/api/chat")
     assert (seen["path"], seen["root_path"]) == ("/app/api/chat", "/app/api")
     assert seen["url"] == "ws://testserver/app/api/chat"
-
-
-# -- FastAPI ------------------------------------------------------------------------------------
-
-
-def test_fastapi_mount() -> None:
-    app = FastAPI(lifespan=lifespan)
-    app.mount("/genro", PeerApp())
-    with TestClient(app) as client:
-        seen = seen_at(client, "/genro/chat?room=1")
-    assert seen["path"] == "/genro/chat"
-    assert seen["root_path"] == "/genro"
-    assert seen["url"] == "ws://testserver/genro/chat?room=1"
-    assert seen["user"] == "ann"
-
-
-# -- Litestar -----------------------------------------------------------------------------------
-
-
-def litestar_app(genro: PeerApp) -> Litestar:
-    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
-        await genro(scope, receive, send)
-
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        await genro(scope, receive, send)
-
-    return Litestar(
-        [
-            asgi("/genro", is_mount=True, copy_scope=True)(mounted),
-            asgi("/rooms/{room:str}", copy_scope=True)(routed),
-        ],
-        lifespan=[lifespan],
-    )
-
-
-def test_litestar_asgi_mount() -> None:
-    genro = PeerApp()
-    with (
-        LitestarTestClient(litestar_app(genro)) as client,
-        client.websocket_connect("/genro/chat?x=1") as ws,
-    ):
-        seen = ws.receive_json()
-        ws.send_text("hi")
-        assert ws.receive_text() == "HI"
-    # Litestar strips the mount from path (adding a trailing slash) and sets no root_path;
-    # ws.url is the full URL, built from raw_path.
-    assert (seen["path"], seen["root_path"]) == ("/chat/", "")
-    assert seen["url"] == "ws://testserver.local/genro/chat?x=1"
-    assert seen["path_params"] == {}
-    assert genro.events == [("left", 1000, "")]
-
-
-def test_litestar_asgi_route_path_params_and_state() -> None:
-    genro = PeerApp()
-    with (
-        LitestarTestClient(litestar_app(genro)) as client,
-        client.websocket_connect("/rooms/r1") as ws,
-    ):
-        seen = ws.receive_json()
-    assert seen["path"] == "/rooms/r1"
-    assert seen["path_params"] == {"room": "r1"}
-    assert seen["url"] == "ws://testserver.local/rooms/r1"
-    # Litestar keeps its own per-connection data in scope["state"]: ws.state reads the same dict.
-    assert seen["user"] is None
