@@ -14,6 +14,7 @@ pytest.importorskip("litestar", reason="requirements/test.txt installs it")
 
 from fastapi import FastAPI
 from litestar import Litestar, asgi
+from litestar.exceptions import WebSocketDisconnect as LitestarDisconnect
 from litestar.testing import TestClient as LitestarTestClient
 from starlette.testclient import TestClient
 
@@ -84,3 +85,40 @@ def test_litestar_asgi_route_path_params_and_state() -> None:
     assert seen["url"] == "ws://testserver.local/rooms/r1"
     # Litestar keeps its own per-connection data in scope["state"]: ws.state reads the same dict.
     assert seen["user"] is None
+
+
+def test_litestar_test_client_accept_headers() -> None:
+    genro = PeerApp()
+    with (
+        LitestarTestClient(litestar_app(genro)) as client,
+        client.websocket_connect("/rooms/r1?headers=1", subprotocols=["chat"]) as ws,
+    ):
+        assert ws.accepted_subprotocol == "chat"
+        assert ws.extra_headers == [(b"x-served-by", b"genro-asgi")]
+        ws.receive_json()
+
+
+def test_litestar_test_client_close_code_and_reason() -> None:
+    genro = PeerApp()
+    with (
+        LitestarTestClient(litestar_app(genro)) as client,
+        client.websocket_connect("/rooms/r1") as ws,
+    ):
+        ws.receive_json()
+        ws.send_text("close")
+        with pytest.raises(LitestarDisconnect) as info:
+            ws.receive_text()
+    assert (info.value.code, info.value.detail) == (4001, "done")
+
+
+def test_litestar_test_client_deny_is_a_close_before_accept() -> None:
+    """Litestar's TestClient offers no websocket.http.response extension."""
+    genro = PeerApp()
+    with (
+        LitestarTestClient(litestar_app(genro)) as client,
+        pytest.raises(LitestarDisconnect) as info,
+        client.websocket_connect("/rooms/r?deny=1"),
+    ):
+        pass  # pragma: no cover - refused
+    assert info.value.code == 1000
+    assert genro.events == [("denied", False)]
