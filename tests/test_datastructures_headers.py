@@ -278,5 +278,5 @@ def test_a_list_changed_after_construction_is_read_live() -> None:
     assert headers.get("other") == "b"
     assert headers.items() == [("other", "b"), ("x", "1")]
     raw[0] = None
-    with pytest.raises(TypeError, match="header 0 must be a"):
+    with pytest.raises(TypeError, match="Header 0 must be a"):
         headers.get("x")

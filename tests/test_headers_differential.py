@@ -146,9 +146,9 @@ def test_unusual_and_bad_input(headers_pair: ModulePair, raw: Any) -> None:
 
 
 def test_bad_input_message(headers_pair: ModulePair) -> None:
-    with pytest.raises(TypeError, match=r"^header 1 must be a \(bytes, bytes\) pair, got None$"):
+    with pytest.raises(TypeError, match=r"^Header 1 must be a \(bytes, bytes\) pair, got None\.$"):
         headers_pair.compiled.Headers([(b"a", b"b"), None])
-    with pytest.raises(TypeError, match=r"^headers must be a list or tuple .*, got dict$"):
+    with pytest.raises(TypeError, match=r"^Headers must be a list or tuple .*, got dict\.$"):
         headers_pair.compiled.Headers({})
 
 
@@ -176,14 +176,14 @@ def test_compiled_survives_a_mutated_list(headers_pair: ModulePair) -> None:
     assert headers.get("origin") == "b"
     raw[0] = None
     for call in (lambda: headers.get("x"), headers.keys, lambda: "x" in headers, headers.values):
-        with pytest.raises(TypeError, match="header 0 must be a"):
+        with pytest.raises(TypeError, match="Header 0 must be a"):
             call()
     raw[0] = ("host", b"a")  # a str name
-    with pytest.raises(TypeError, match="header 0 must be a"):
+    with pytest.raises(TypeError, match="Header 0 must be a"):
         headers.get("origin")
     raw[0] = (b"host", None)
     assert "host" in headers  # the name is fine; the value is checked when it is read
-    with pytest.raises(TypeError, match="header 0 must be a"):
+    with pytest.raises(TypeError, match="Header 0 must be a"):
         headers.get("host")
     raw.clear()
     assert headers.get("host") is None

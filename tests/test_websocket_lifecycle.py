@@ -193,8 +193,9 @@ async def test_headers_must_be_pairs(headers: Any, named: str, method: str) -> N
     assert ws.connection_state is CONNECTING
 
 
-@pytest.mark.parametrize("spec", [None, "2.0", "2.0.1"])
-async def test_accept_headers_need_spec_2_1(spec: str | None) -> None:
+@pytest.mark.parametrize("spec", ["2.0", "2.0.1"])
+async def test_accept_headers_need_spec_2_1(spec: str) -> None:
+    """Only a server that *declared* a spec below 2.1 refuses accept headers."""
     ws, transport = connection(CONNECT, asgi=asgi(spec))
     with pytest.raises(RuntimeError, match=r"2\.1"):
         await ws.accept(headers={"x-a": "1"})
@@ -212,10 +213,11 @@ async def test_accept_headers_need_spec_2_1(spec: str | None) -> None:
         {"asgi": {"spec_version": 2}},
     ],
 )
-async def test_unknown_spec_version_is_treated_as_2_0(scope: dict[str, Any]) -> None:
-    ws, _ = connection(CONNECT, **scope)
-    with pytest.raises(RuntimeError):
-        await ws.accept(headers={"x-a": "1"})
+async def test_unknown_spec_version_sends_accept_headers(scope: dict[str, Any]) -> None:
+    """No readable spec_version is a server of unknown spec, not a proven 2.0 one (SPEC 4)."""
+    ws, transport = connection(CONNECT, **scope)
+    await ws.accept(headers={"x-a": "1"})
+    assert transport.sent[0]["headers"] == [(b"x-a", b"1")]
 
 
 @pytest.mark.parametrize("spec", ["2.1", "2.3", "2.4", "2.10", "3.0"])
@@ -490,7 +492,7 @@ async def test_close_reason_must_be_str(reason: Any) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "sent_reason"),
-    [(None, False), ("2.0", False), ("2.2", False), ("2.3", True), ("2.4", True), ("2.10", True)],
+    [(None, True), ("2.0", False), ("2.2", False), ("2.3", True), ("2.4", True), ("2.10", True)],
 )
 async def test_close_reason_needs_spec_2_3(spec: str | None, sent_reason: bool) -> None:
     ws, transport = await accepted(asgi=asgi(spec))
@@ -503,15 +505,14 @@ async def test_close_reason_needs_spec_2_3(spec: str | None, sent_reason: bool) 
 
 
 async def test_daphne_like_scope_without_spec_version() -> None:
+    """daphne (and the test clients) give no spec_version: headers and reason are sent."""
     scope = {"asgi": {"version": "3.0"}, "extensions": DROP, "raw_path": DROP}
     ws, transport = connection(CONNECT, **scope)
-    with pytest.raises(RuntimeError):
-        await ws.accept(headers=[("x-a", "1")])
-    await ws.accept()
+    await ws.accept(headers=[("x-a", "1")])
     await ws.close(1000, "done")
     assert transport.sent == [
-        {"type": "websocket.accept", "subprotocol": None},
-        {"type": "websocket.close", "code": 1000},
+        {"type": "websocket.accept", "subprotocol": None, "headers": [(b"x-a", b"1")]},
+        {"type": "websocket.close", "code": 1000, "reason": "done"},
     ]
 
 

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .transport import DROP, connection
+from genro_asgi import WebSocket
+
+from .transport import DROP, Transport, connection, make_scope
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,20 @@ def test_url_is_valid_and_decodes_to_the_path(root: str, path: str, query: bytes
     assert parts.netloc == "127.0.0.1:8000"
     assert unquote(parts.path) == root + path
     assert ws.url.path == root + path
+
+
+# -- granian sends ports as strings (found end to end) ----------------------------------------
+
+
+def test_client_port_string_becomes_int() -> None:
+    ws = WebSocket(make_scope(client=("127.0.0.1", "50123")), Transport().receive, Transport().send)
+    assert ws.client == ("127.0.0.1", 50123)
+    assert isinstance(ws.client.port, int)
+
+
+@pytest.mark.parametrize(("port", "url"), [("80", "ws://example.org/chat"), ("8000", None)])
+def test_server_port_string_in_the_url(port: str, url: str | None) -> None:
+    scope = make_scope(server=("example.org", port), query_string=b"")
+    ws = WebSocket(scope, Transport().receive, Transport().send)
+    assert str(ws.url) == (url or f"ws://example.org:{port}/chat")
+    assert ws.url.port == (None if port == "80" else int(port))

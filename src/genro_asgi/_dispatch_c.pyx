@@ -64,7 +64,7 @@ cdef object _payload(object message):
         if not scanned:
             found_kind = PyDict_GetItemWithError(message, "type")
         if found_kind is NULL:
-            raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}")
+            raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}.")
         kind = <object>found_kind
         # With an exact str type, comparing it runs no Python code that could change the
         # message, so the scanned payloads are still the message's.
@@ -76,7 +76,7 @@ cdef object _payload(object message):
         try:
             kind = message["type"]
         except (KeyError, TypeError, IndexError):
-            raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}") from None
+            raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}.") from None
     if kind == _RECEIVE:
         if scanned:
             pass

@@ -1,4 +1,7 @@
-"""Pure-Python message dispatch: the reference for ``_dispatch_c.pyx`` and its type stub.
+"""Pure-Python message dispatch: the reference for ``_dispatch_c.pyx``.
+
+There is no ``.pyi``: the switch ``_dispatch.py`` imports this module under ``TYPE_CHECKING``,
+so the type checker reads these signatures for the compiled module too.
 
 Each function takes a message returned by the server's ``receive()`` while the connection is
 open and returns its payload, or raises:
@@ -25,7 +28,7 @@ def _payload(message: Any) -> str | bytes:
     try:
         kind = message["type"]
     except (KeyError, TypeError, IndexError):
-        raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}") from None
+        raise RuntimeError(f"Malformed ASGI message without a 'type': {message!r}.") from None
     if kind == _RECEIVE:
         text = message.get("text")
         data = message.get("bytes")

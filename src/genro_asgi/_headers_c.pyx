@@ -104,7 +104,7 @@ cdef tuple _pair_at(object items, Py_ssize_t index):
     """Item ``index`` of the scanned sequence, checked again: the list may have been mutated."""
     cdef PyObject *item = PySequence_Fast_ITEMS(items)[index]
     if not _hq_is_pair(item):
-        raise TypeError(f"header {index} must be a (bytes, bytes) pair, got {<object>item!r}")
+        raise TypeError(f"Header {index} must be a (bytes, bytes) pair, got {<object>item!r}.")
     return <tuple>item
 
 
@@ -161,7 +161,8 @@ cdef tuple _normalize(object raw):
     """Validate ``raw`` as the pure twin does and return its pairs as exact bytes tuples."""
     if not isinstance(raw, (list, tuple)):
         raise TypeError(
-            f"headers must be a list or tuple of (bytes, bytes) pairs, got {type(raw).__name__}"
+            "Headers must be a list or tuple of (bytes, bytes) pairs, "
+            f"got {type(raw).__name__}."
         )
     pairs = []
     for index, item in enumerate(raw):
@@ -171,7 +172,7 @@ cdef tuple _normalize(object raw):
             and isinstance(item[0], bytes)
             and isinstance(item[1], bytes)
         ):
-            raise TypeError(f"header {index} must be a (bytes, bytes) pair, got {item!r}")
+            raise TypeError(f"Header {index} must be a (bytes, bytes) pair, got {item!r}.")
         pairs.append((_exact(item[0]), _exact(item[1])))
     return tuple(pairs)
 

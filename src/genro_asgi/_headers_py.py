@@ -1,4 +1,8 @@
-"""Pure-Python ``Headers``: the reference for ``_headers_c.pyx`` and its type stub."""
+"""Pure-Python ``Headers``: the reference for ``_headers_c.pyx``.
+
+There is no ``.pyi``: the switch ``_headers.py`` imports this module under ``TYPE_CHECKING``,
+so the type checker reads these signatures for the compiled module too.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ def _pair(index: int, item: object) -> tuple[bytes, bytes]:
         and isinstance(item[1], bytes)
     ):
         return item[0], item[1]
-    raise TypeError(f"header {index} must be a (bytes, bytes) pair, got {item!r}")
+    raise TypeError(f"Header {index} must be a (bytes, bytes) pair, got {item!r}.")
 
 
 class Headers:
@@ -48,7 +52,8 @@ class Headers:
     def __init__(self, raw: Sequence[tuple[bytes, bytes]] = ()) -> None:
         if not isinstance(raw, (list, tuple)):
             raise TypeError(
-                f"headers must be a list or tuple of (bytes, bytes) pairs, got {type(raw).__name__}"
+                "Headers must be a list or tuple of (bytes, bytes) pairs, "
+                f"got {type(raw).__name__}."
             )
         for index, item in enumerate(raw):
             _pair(index, item)

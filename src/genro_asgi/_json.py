@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, TypeAlias
+
+#: How a JSON value travels: in a text frame, or UTF-8 in a binary frame.
+JsonMode: TypeAlias = Literal["text", "binary"]
 
 
 def _std_dumps(data: Any) -> bytes:
@@ -46,7 +49,7 @@ else:
     def _orjson_default(obj: Any) -> Any:
         if isinstance(obj, tuple):  # a namedtuple (e.g. Address): an array, as json writes it
             return list(obj)
-        raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
+        raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}.")
 
     def _orjson_dumps(data: Any) -> bytes:
         return orjson.dumps(data, default=_orjson_default, option=_OPTIONS)

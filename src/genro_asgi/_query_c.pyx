@@ -190,7 +190,7 @@ cdef class QueryParams:
             self._kind = PyUnicode_KIND(source)
             self._data = PyUnicode_DATA(source)
         else:
-            raise TypeError(f"query must be str or bytes, got {type(query).__name__}")
+            raise TypeError(f"A query must be str or bytes, got {type(query).__name__}.")
         with cython.critical_section(self):  # __init__ may run again on a shared instance
             PyMem_Free(self._pairs)
             self._pairs = NULL

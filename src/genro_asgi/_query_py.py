@@ -1,4 +1,8 @@
-"""Pure-Python ``QueryParams``: the reference for ``_query_c.pyx`` and its type stub."""
+"""Pure-Python ``QueryParams``: the reference for ``_query_c.pyx``.
+
+There is no ``.pyi``: the switch ``_query.py`` imports this module under ``TYPE_CHECKING``,
+so the type checker reads these signatures for the compiled module too.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ class QueryParams:
         if isinstance(query, bytes):
             query = query.decode("latin-1")
         elif not isinstance(query, str):
-            raise TypeError(f"query must be str or bytes, got {type(query).__name__}")
+            raise TypeError(f"A query must be str or bytes, got {type(query).__name__}.")
         self._list = parse_qsl(query, keep_blank_values=True)
         first: dict[str, str] = {}
         for key, value in self._list:

@@ -10,7 +10,7 @@ def _tytx() -> Any:
         import genro_tytx
     except ImportError as exc:
         raise ImportError(
-            "Typed messages need the genro-tytx package: pip install genro-asgi[tytx]"
+            "Typed messages need the genro-tytx package: pip install genro-asgi[tytx]."
         ) from exc
     return genro_tytx
 

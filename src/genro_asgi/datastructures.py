@@ -39,7 +39,7 @@ class State:
         try:
             return self._data[name]
         except KeyError:
-            raise AttributeError(f"State has no attribute {name!r}") from None
+            raise AttributeError(f"State has no attribute {name!r}.") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._data[name] = value
@@ -48,7 +48,7 @@ class State:
         try:
             del self._data[name]
         except KeyError:
-            raise AttributeError(f"State has no attribute {name!r}") from None
+            raise AttributeError(f"State has no attribute {name!r}.") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._data
@@ -72,7 +72,7 @@ class URL:
 
     def __init__(self, url: str = "") -> None:
         if not isinstance(url, str):
-            raise TypeError(f"URL must be str, got {type(url).__name__}")
+            raise TypeError(f"URL must be str, got {type(url).__name__}.")
         self._url = url
         self._parts = urlsplit(url)
 
@@ -117,7 +117,7 @@ class URL:
             components["netloc"] = userinfo + at + _netloc(hostname, port, self._parts.scheme)
         unknown = set(components) - set(SplitResult._fields)
         if unknown:
-            raise TypeError(f"URL.replace() got unknown components: {sorted(unknown)}")
+            raise TypeError(f"URL.replace() got unknown components: {sorted(unknown)}.")
         return URL(self._parts._replace(**components).geturl())
 
     def __str__(self) -> str:

@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from enum import Enum
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import _json, _tytx
 from ._headers import Headers
+from ._json import JsonMode
 from .exceptions import WebSocketDisconnect
 from .types import Message, Receive, Scope, Send
 
@@ -40,8 +42,18 @@ _ABNORMAL = 1006  # no close frame was exchanged
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
 _PATH_SAFE = "/:@!$&'()*+,;=~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
-# The app's side of the handshake, as the (fake) server tracks it.
-_CONNECTING, _RESPONDING, _OPEN, _CLOSED = "connecting", "responding", "open", "closed"
+
+
+class _AppState(Enum):
+    """The app's side of the handshake, as the (fake) server tracks it."""
+
+    CONNECTING = "connecting"
+    RESPONDING = "responding"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+_CONNECTING, _RESPONDING, _OPEN, _CLOSED = _AppState
 
 HeadersArg = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 
@@ -216,10 +228,10 @@ class WebSocketTestSession:
 
     async def _app_send(self, message: Message) -> None:
         kind = message.get("type")
-        if self._client_close is not None and self._app_state != _CLOSED:
+        if self._client_close is not None and self._app_state is not _CLOSED:
             raise OSError(f"The test client has disconnected; the app cannot send {kind!r}.")
         state = self._app_state
-        if state == _CONNECTING:
+        if state is _CONNECTING:
             if kind == "websocket.accept":
                 self._app_state = _OPEN
             elif kind == "websocket.close":
@@ -237,7 +249,7 @@ class WebSocketTestSession:
                     f"The app sent {kind!r} before the handshake; expected 'websocket.accept', "
                     "'websocket.close' or 'websocket.http.response.start'."
                 )
-        elif state == _RESPONDING:
+        elif state is _RESPONDING:
             if kind != "websocket.http.response.body":
                 raise RuntimeError(
                     f"The app sent {kind!r} during its HTTP response; "
@@ -246,7 +258,7 @@ class WebSocketTestSession:
             if not message.get("more_body", False):
                 self._app_state = _CLOSED
                 self._disconnect_app(_ABNORMAL, "")
-        elif state == _OPEN:
+        elif state is _OPEN:
             if kind == "websocket.send":
                 text, data = message.get("text"), message.get("bytes")
                 if (text is None) == (data is None):
@@ -342,7 +354,7 @@ class WebSocketTestSession:
 
     async def _send(self, action: str, message: Message) -> None:
         self._check_open(action)
-        if self._app_state == _CLOSED:  # closed by the app, its close not received yet
+        if self._app_state is _CLOSED:  # closed by the app, its close not received yet
             return
         self._raise_app_error()
         self._to_app.put_nowait(message)
@@ -368,7 +380,7 @@ class WebSocketTestSession:
             )
         await self._send("send_bytes", {"type": "websocket.receive", "bytes": bytes(data)})
 
-    async def send_json(self, data: Any, mode: str = "text") -> None:
+    async def send_json(self, data: Any, mode: JsonMode = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a binary frame with ``mode="binary"``."""
         if mode == "text":
             await self.send_text(_json.dumps(data).decode())
@@ -418,7 +430,7 @@ class WebSocketTestSession:
             raise TypeError(f"The app sent a text frame {data[:40]!r}; use receive_text().")
         return data
 
-    async def receive_json(self, mode: str = "text") -> Any:
+    async def receive_json(self, mode: JsonMode = "text") -> Any:
         """The next frame parsed as JSON (a binary frame with ``mode="binary"``)."""
         if mode == "text":
             return _json.loads(await self.receive_text())
@@ -456,7 +468,7 @@ class WebSocketTestSession:
         await self._stop(wait=False)
 
     def __repr__(self) -> str:
-        return f"<WebSocketTestSession {self.scope['path']!r} app={self._app_state}>"
+        return f"<WebSocketTestSession {self.scope['path']!r} app={self._app_state.value}>"
 
 
 @asynccontextmanager

@@ -2,19 +2,35 @@
 
 ``WebSocket(scope, receive, send)`` → ``accept()`` → ``send_*``/``receive_*``/``iter_*`` →
 ``close()``. Text and binary frames are kept apart: ``receive_text()`` rejects binary frames and
-``receive_bytes()`` rejects text. Message classification is done by the ``_dispatch`` hot path.
+``receive_bytes()`` rejects text. This module keeps the connection's state and awaits the
+server; the rest is one layer each, none of which imports this one:
+
+- ``_dispatch``: classify a server message and extract its payload (a compiled hot path);
+- ``_capabilities``: what the server declared it supports, read once at ``accept()``;
+- ``_handshake``: argument checks and the accept/close/denial messages, without I/O;
+- ``_receive_ahead``: noticing a disconnect while the application only sends.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from enum import IntEnum
 from typing import Any, NoReturn
 
 from . import _json, _tytx
+from ._capabilities import UNKNOWN, ServerCapabilities, capabilities
 from ._dispatch import bytes_payload, data_payload, disconnect_exception, text_payload
-from ._watch import RECEIVING, SENDS_BEFORE_WATCH, ReceiveAhead
+from ._handshake import (
+    ABNORMAL,
+    HeadersArg,
+    accept_message,
+    check_close,
+    close_message,
+    denial_messages,
+)
+from ._json import JsonMode
+from ._receive_ahead import ReceiveAhead
 from .datastructures import (
     _WS_SCHEMES,
     URL,
@@ -43,70 +59,7 @@ class WebSocketState(IntEnum):
 _CONNECTING = WebSocketState.CONNECTING
 _CONNECTED = WebSocketState.CONNECTED
 _DISCONNECTED = WebSocketState.DISCONNECTED
-_ABNORMAL = 1006  # RFC 6455: the connection was lost without a close frame
-_MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is at most 125 bytes
-_FORBIDDEN_HEADER_BYTES = (b"\r", b"\n", b"\0")
-
-
-_SPEC_VERSIONS: dict[object, tuple[int, int]] = {"2.0": (2, 0), "2.3": (2, 3), "2.4": (2, 4)}
-# The common answer to "does send() raise OSError once the client is gone?" without parsing.
-_SPECS_RAISING_ON_SEND = frozenset({"2.4"})
-
-
-def _spec_version(text: object) -> tuple[int, int]:
-    """``(major, minor)`` of a scope's ``spec_version`` string; ``(2, 0)`` when malformed."""
-    known = _SPEC_VERSIONS.get(text) if isinstance(text, str) else None
-    if known is not None:
-        return known
-    try:
-        major, minor = str(text).split(".")[:2]
-        return int(major), int(minor)
-    except ValueError:
-        return (2, 0)
-
-
-def _valid_close_code(code: object) -> bool:
-    """RFC 6455 codes an endpoint may send: 1000-1003, 1007-1014 and 3000-4999."""
-    if not isinstance(code, int) or isinstance(code, bool):
-        return False
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-def _encode_header(value: str | bytes, what: str) -> bytes:
-    if isinstance(value, str):
-        try:
-            value = value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise ValueError(f"Header {what} {value!r} is not latin-1 encodable.") from None
-    elif not isinstance(value, bytes):
-        raise TypeError(f"Header {what} must be str or bytes, got {type(value).__name__}.")
-    if any(char in value for char in _FORBIDDEN_HEADER_BYTES):
-        raise ValueError(f"Header {what} {value!r} contains CR, LF or NUL.")
-    return value
-
-
-def _encode_headers(
-    headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]],
-) -> list[tuple[bytes, bytes]]:
-    """Validate response headers into the ASGI form, names lowercased."""
-    if isinstance(headers, (str, bytes)):
-        raise TypeError(f"headers must be a mapping or (name, value) pairs, got {headers!r}.")
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    encoded = []
-    for pair in pairs:
-        try:
-            if isinstance(pair, (str, bytes)):  # "ab" would unpack as the pair ("a", "b")
-                raise ValueError
-            name, value = pair
-        except (TypeError, ValueError):
-            raise TypeError(f"headers must be (name, value) pairs, got {pair!r}.") from None
-        raw_name = _encode_header(name, "name").lower()
-        if not raw_name:
-            raise ValueError("Header names must not be empty.")
-        if raw_name == b"sec-websocket-protocol":
-            raise ValueError("Use the subprotocol argument, not a sec-websocket-protocol header.")
-        encoded.append((raw_name, _encode_header(value, "value")))
-    return encoded
+_UNSET: Any = object()  # a lazy property whose value may be None, not computed yet
 
 
 class WebSocket:
@@ -118,28 +71,27 @@ class WebSocket:
 
     __slots__ = (
         "_accepted_subprotocol",
+        "_ahead",
         "_client",
         "_client_left",
         "_close_code",
         "_close_reason",
         "_cookies",
         "_direct",
+        "_ended",
         "_headers",
         "_path_params",
         "_query_params",
         "_receive",
         "_scheme",
         "_scope",
+        "_scope_state",
         "_send",
-        "_sends",
+        "_server",
         "_state",
-        "_state_obj",
         "_subprotocols",
         "_url",
-        "_watch",
     )
-
-    _client: Address | None  # set on first read (None is a value): AttributeError until then
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap one connection's ASGI scope and callables; nothing is received or sent yet.
@@ -157,8 +109,9 @@ class WebSocket:
         # send_*/receive_* fast path reads. Off it, CONNECTED means receiving ahead.
         self._direct = False
         self._client_left = False
-        self._sends = 0  # sends since the last receive, while receiving ahead (see _watch.py)
-        self._watch: ReceiveAhead | None = None
+        self._ended = False  # the hub ended the connection: see _end()
+        self._server: ServerCapabilities = UNKNOWN  # read at accept()
+        self._ahead: ReceiveAhead | None = None  # set at accept() when the server needs it
         self._accepted_subprotocol: str | None = None
         self._close_code: int | None = None
         self._close_reason: str | None = None
@@ -167,11 +120,12 @@ class WebSocket:
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
         self._url: URL | None = None
-        self._state_obj: State | None = None
+        self._scope_state: State | None = None
         self._cookies: dict[str, str] | None = None
         self._path_params: dict[str, Any] | None = None
         self._subprotocols: tuple[str, ...] | None = None
         self._scheme: str | None = None
+        self._client: Address | None = _UNSET
 
     # -- properties --------------------------------------------------------------------------
 
@@ -183,7 +137,7 @@ class WebSocket:
     @property
     def asgi_receive(self) -> Receive:
         """The server's ASGI ``receive`` callable."""
-        return self._receive if self._watch is None else self._watch.server_receive
+        return self._receive
 
     @property
     def asgi_send(self) -> Send:
@@ -219,9 +173,9 @@ class WebSocket:
     @property
     def state(self) -> State:
         """Per-connection state, stored in ``scope["state"]`` (shared with middleware)."""
-        if self._state_obj is None:
-            self._state_obj = State(self._scope.setdefault("state", {}))
-        return self._state_obj
+        if self._scope_state is None:
+            self._scope_state = State(self._scope.setdefault("state", {}))
+        return self._scope_state
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -236,14 +190,10 @@ class WebSocket:
 
         The port is an ``int`` even where the server gives a string (granian does).
         """
-        try:
-            return self._client
-        except AttributeError:
+        if self._client is _UNSET:
             client = self._scope.get("client")
-            if client is not None:
-                client = Address(client[0], port_number(client[1]))
-            self._client = client
-            return client
+            self._client = None if client is None else Address(client[0], port_number(client[1]))
+        return self._client
 
     @property
     def path(self) -> str:
@@ -290,21 +240,15 @@ class WebSocket:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _spec(self) -> tuple[int, int]:
-        """The server's ASGI spec version (``2.0`` when it sends none)."""
-        asgi = self._scope.get("asgi") or {}
-        return _spec_version(asgi.get("spec_version", "2.0"))
-
     async def accept(
-        self,
-        subprotocol: str | None = None,
-        headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+        self, subprotocol: str | None = None, headers: HeadersArg | None = None
     ) -> None:
         """Accept the connection: consume ``websocket.connect``, send ``websocket.accept``.
 
         Raises:
             RuntimeError: not in CONNECTING, an unexpected message instead of
-                ``websocket.connect``, or ``headers`` on a server below ASGI spec 2.1.
+                ``websocket.connect``, or ``headers`` on a server that declared an ASGI spec
+                below 2.1.
             ValueError: ``subprotocol`` was not offered by the client; a header name or value
                 has CR, LF or NUL; a ``sec-websocket-protocol`` header.
             WebSocketDisconnect: the client left before the handshake completed.
@@ -317,17 +261,12 @@ class WebSocket:
                 f"Subprotocol {subprotocol!r} was not offered by the client "
                 f"(offered: {list(self.subprotocols)})."
             )
-        message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
-        if headers is not None:
-            raw_headers = _encode_headers(headers)
-            if raw_headers:
-                if self._spec() < (2, 1):
-                    raise RuntimeError("This server (ASGI spec < 2.1) cannot send accept headers.")
-                message["headers"] = raw_headers
+        self._server = server = capabilities(self._scope)
+        message = accept_message(subprotocol, headers, server)
         receive, send = self._receive, self._send  # local calls cost less than slot calls
         connect = await receive()
         if type(connect) is not dict and not isinstance(connect, Mapping):  # dict: skip the ABC
-            raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}")
+            raise RuntimeError(f"Malformed ASGI message without a 'type': {connect!r}.")
         kind = connect.get("type")
         if kind != "websocket.connect":
             if kind == "websocket.disconnect":
@@ -336,22 +275,16 @@ class WebSocket:
         try:
             await send(message)
         except OSError:  # ASGI 2.4: the client is gone
-            self._lost(WebSocketDisconnect(_ABNORMAL))
+            self._lost(WebSocketDisconnect(ABNORMAL))
         self._accepted_subprotocol = subprotocol
-        # ASGI 2.4 servers raise OSError from send() once the client is gone; older ones may
-        # not, so there the wrapper receives ahead to notice a disconnect (see _watch.py).
-        try:
-            spec = self._scope["asgi"]["spec_version"]
-        except (KeyError, TypeError):
-            spec = None
         self._state = _CONNECTED
-        self._direct = spec in _SPECS_RAISING_ON_SEND or self._spec() >= (2, 4)
+        if server.send_raises:
+            self._direct = True
+        else:  # the server may never say that the client left: receive ahead to notice it
+            self._ahead = ReceiveAhead(receive, self._record_lost)
 
     async def deny(
-        self,
-        status: int = 403,
-        headers: Mapping[Any, Any] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
-        body: bytes = b"",
+        self, status: int = 403, headers: HeadersArg | None = None, body: bytes = b""
     ) -> bool:
         """Refuse the handshake with an HTTP response.
 
@@ -366,28 +299,23 @@ class WebSocket:
         """
         if self._state is not _CONNECTING:
             raise RuntimeError(f"deny() called in state {self._state.name}; only before accept().")
-        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-            raise ValueError(f"HTTP status must be an int from 100 to 599, got {status!r}.")
-        if not isinstance(body, bytes):
-            raise TypeError(f"body must be bytes, got {type(body).__name__}.")
-        raw_headers = [] if headers is None else _encode_headers(headers)
+        messages = denial_messages(status, headers, body)
         extensions = self._scope.get("extensions") or {}
         extended = "websocket.http.response" in extensions
-        self._closing(_ABNORMAL, "")
+        if not extended:
+            messages = [{"type": "websocket.close", "code": 1000}]
+        self._closing(ABNORMAL, "")
         with contextlib.suppress(OSError):  # the client is already gone: nothing to refuse
-            if extended:
-                start = {"type": "websocket.http.response.start", "status": status}
-                await self._send({**start, "headers": raw_headers})
-                await self._send({"type": "websocket.http.response.body", "body": body})
-            else:
-                await self._send({"type": "websocket.close", "code": 1000})
+            for message in messages:
+                await self._send(message)
         return extended
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection. Does nothing once closed or disconnected.
 
-        On servers below ASGI spec 2.3 the reason is not sent. If the server reports the
-        client already gone (``OSError``), ``close_code`` becomes 1006 and nothing is raised.
+        On servers that declared an ASGI spec below 2.3 the reason is not sent. If the server
+        reports the client already gone (``OSError``), ``close_code`` becomes 1006 and nothing
+        is raised.
 
         Raises:
             RuntimeError: in CONNECTING (use ``deny()`` to refuse a handshake).
@@ -399,21 +327,15 @@ class WebSocket:
                 return
             raise RuntimeError("close() before accept(); use deny() to refuse the handshake.")
         # The usual values (the int 1000, reason "") skip the full checks.
-        if (type(code) is not int or code != 1000) and not _valid_close_code(code):
-            raise ValueError(f"Close code must be 1000-1003, 1007-1014 or 3000-4999, got {code!r}.")
-        if (type(reason) is not str or reason) and (
-            not isinstance(reason, str) or len(reason.encode()) > _MAX_REASON_BYTES
-        ):
-            raise ValueError(f"Close reason must be a str of at most 123 UTF-8 bytes: {reason!r}.")
-        message: Message = {"type": "websocket.close", "code": code}
-        if reason and self._spec() >= (2, 3):
-            message["reason"] = reason
+        if type(code) is not int or code != 1000 or type(reason) is not str or reason:
+            check_close(code, reason)
+        message = close_message(code, reason, self._server)
         self._closing(code, reason)
         send = self._send
         try:
             await send(message)
         except OSError:  # the client is already gone: not raised
-            self._close_code, self._close_reason = _ABNORMAL, ""
+            self._close_code, self._close_reason = ABNORMAL, ""
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -421,9 +343,12 @@ class WebSocket:
         """Record that the client left, then raise ``exc``.
 
         The first cause wins: once DISCONNECTED (the app closed, or a concurrent task saw the
-        loss) ``close_code`` and ``close_reason`` are kept; ``exc`` is raised all the same.
+        loss) ``close_code`` and ``close_reason`` are kept; ``exc`` is raised all the same,
+        unless the hub ended the connection: then its code and reason are raised.
         """
         self._record_lost(exc.code, exc.reason)
+        if self._ended:
+            self._refuse("receive")
         raise exc
 
     def _record_lost(self, code: int, reason: str) -> None:
@@ -440,7 +365,7 @@ class WebSocket:
         try:
             return disconnect_exception(message)
         except TypeError:
-            self._record_lost(_ABNORMAL, "")
+            self._record_lost(ABNORMAL, "")
             raise
 
     def _bad_payload(self, message: Any) -> None:
@@ -466,53 +391,65 @@ class WebSocket:
         self._state = _DISCONNECTED
         self._direct = False
         self._close_code, self._close_reason = code, reason
-        if self._watch is not None:
-            self._watch.cancel()
-            self._end_watch(self._watch)
+        if self._ahead is not None:
+            self._ahead.cancel()
 
     async def _receive_slow(self, action: str) -> Message:
-        """``receive()`` off the fast path: refuse outside CONNECTED, else receive counted.
-
-        CONNECTED off the fast path means receiving ahead: while this receive is pending,
-        sends do not count towards a watch.
-        """
+        """``receive()`` off the fast path: refuse outside CONNECTED, else receive ahead."""
         if self._state is not _CONNECTED:
             self._refuse(action)
-        self._sends = RECEIVING
-        try:
-            return await self._receive()
-        finally:
-            self._sends = 0
+        assert self._ahead is not None  # CONNECTED off the fast path means receiving ahead
+        return await self._ahead.receive()
 
     def _send_slow(self, action: str) -> None:
         """Before a send off the fast path: refuse outside CONNECTED."""
         if self._state is not _CONNECTED:
             self._refuse(action)
 
-    def _count_send(self) -> None:
-        """A send done off the fast path (receiving ahead): at the second in a row without a
-        receive, start receiving ahead.
+    def _sent(self) -> None:
+        """After a send off the fast path: count it towards receiving ahead, if still open."""
+        if self._state is _CONNECTED:
+            assert self._ahead is not None
+            self._ahead.sent()
 
-        Counted once the server's ``send()`` has returned: a watch started while a send is
-        still in the server would keep a ``receive()`` pending there (granian then never
-        closes the connection when the application returns).
+    # -- for genro_asgi.hub ------------------------------------------------------------------
+
+    async def _send_message(self, message: Message) -> None:
+        """Send a ``websocket.send`` message built by the caller (one per publish, shared by
+        every member), with the checks of ``send_*`` but the payload's.
+
+        Raises:
+            RuntimeError, WebSocketDisconnect: as ``send_text()``.
         """
-        self._sends += 1
-        if self._sends == SENDS_BEFORE_WATCH:
-            self._start_watch()
+        if not self._direct:
+            self._send_slow("send")
+        send = self._send
+        try:
+            await send(message)
+        except OSError:
+            self._lost(WebSocketDisconnect(ABNORMAL))
+        if not self._direct:
+            self._sent()
 
-    def _start_watch(self) -> None:
-        """The app sent twice without receiving: receive ahead to notice a disconnect."""
-        if self._watch is None and self._state is _CONNECTED:
-            self._watch = ReceiveAhead.start(self, self._receive)
-            if self._watch is not None:
-                self._receive = self._watch.receive
+    async def _end(self, code: int, reason: str) -> None:
+        """End the connection from the application's side as if the client had left with
+        ``code`` and ``reason``: send ``websocket.close``, then every later ``receive_*``/
+        ``send_*`` (and one pending in the server) raises ``WebSocketDisconnect(code,
+        reason)`` and ``iter_*`` loops end. Does nothing once DISCONNECTED; never raises for
+        ``OSError``.
 
-    def _end_watch(self, watch: ReceiveAhead) -> None:
-        """``watch``'s slot was taken (or it was cancelled): use the server's receive again."""
-        if self._watch is watch:
-            self._receive = watch.server_receive
-            self._watch = None
+        Raises:
+            RuntimeError: in CONNECTING.
+        """
+        if self._state is not _CONNECTED:
+            if self._state is _DISCONNECTED:
+                return
+            raise RuntimeError("_end() before accept(): the hub takes accepted connections.")
+        message = close_message(code, reason, self._server)
+        self._closing(code, reason)
+        self._client_left = self._ended = True
+        with contextlib.suppress(OSError):  # the client is already gone: ended all the same
+            await self._send(message)
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -578,7 +515,7 @@ class WebSocket:
             self._bad_payload(message)
             raise
 
-    async def receive_json(self, mode: str = "text") -> Any:
+    async def receive_json(self, mode: JsonMode = "text") -> Any:
         """Receive a JSON value from a text frame, or a UTF-8 binary frame with ``mode="binary"``.
 
         Raises:
@@ -630,7 +567,7 @@ class WebSocket:
         except WebSocketDisconnect:
             return
 
-    async def iter_json(self, mode: str = "text") -> AsyncIterator[Any]:
+    async def iter_json(self, mode: JsonMode = "text") -> AsyncIterator[Any]:
         """Yield JSON values (as ``receive_json(mode)``) until the client disconnects.
 
         Raises:
@@ -663,9 +600,9 @@ class WebSocket:
         try:
             await send({"type": "websocket.send", "text": data})
         except OSError:
-            self._lost(WebSocketDisconnect(_ABNORMAL))
+            self._lost(WebSocketDisconnect(ABNORMAL))
         if not self._direct:
-            self._count_send()
+            self._sent()
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary frame from any bytes-like object.
@@ -688,11 +625,11 @@ class WebSocket:
         try:
             await send({"type": "websocket.send", "bytes": data})
         except OSError:
-            self._lost(WebSocketDisconnect(_ABNORMAL))
+            self._lost(WebSocketDisconnect(ABNORMAL))
         if not self._direct:
-            self._count_send()
+            self._sent()
 
-    async def send_json(self, data: Any, mode: str = "text") -> None:
+    async def send_json(self, data: Any, mode: JsonMode = "text") -> None:
         """Send ``data`` as JSON in a text frame, or a UTF-8 binary frame with ``mode="binary"``.
 
         Raises:

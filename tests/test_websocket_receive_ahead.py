@@ -1,4 +1,4 @@
-"""Receive-ahead (``genro_asgi._watch``): a send-only app notices that the client left.
+"""Receive-ahead (``genro_asgi._receive_ahead``): a send-only app notices that the client left.
 
 Some servers never raise from ``send()`` once the client is gone (hypercorn, daphne, granian:
 see the README's server compatibility table); they only report ``websocket.disconnect`` from
@@ -328,34 +328,42 @@ async def test_no_receive_ahead_after_a_concurrent_close() -> None:
     assert ws.asgi_receive == transport.receive
 
 
+def drive(coroutine: Any) -> None:
+    """Run a coroutine that never suspends, without any event loop (as under trio)."""
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+
+
 def test_send_outside_an_asyncio_loop_does_not_receive_ahead() -> None:
     """Under another event loop (trio), sends work as before, without receiving ahead."""
     ws, transport = asyncio.run(accepted())
-    ws._start_watch()  # what the second send_*() does; no asyncio loop is running here
-    assert ws.asgi_receive == transport.receive
+    drive(ws.send_text("1"))
+    drive(ws.send_text("2"))  # the second send in a row: no asyncio loop to receive ahead in
     assert transport.receive_calls == 1
+    assert [m["text"] for m in transport.sent[1:]] == ["1", "2"]
 
 
-def test_no_receive_ahead_outside_an_asyncio_loop() -> None:
-    from genro_asgi._watch import ReceiveAhead
+def test_the_layer_starts_no_task_outside_an_asyncio_loop() -> None:
+    from genro_asgi._receive_ahead import ReceiveAhead
 
     transport = WaitingTransport()
-    ws = WebSocket(make_scope(), transport.receive, transport.send)
-    assert ReceiveAhead.start(ws, transport.receive) is None
+    ahead = ReceiveAhead(transport.receive, lambda code, reason: None)
+    ahead.sent()
+    ahead.sent()
+    assert transport.receive_calls == 0
 
 
-# -- a server quirk found end to end (granian sends ports as strings) -------------------------
+async def test_the_layer_reports_a_disconnect_through_its_callback() -> None:
+    """ReceiveAhead needs no WebSocket: the callback it was given hears of the disconnect."""
+    from genro_asgi._receive_ahead import ReceiveAhead
 
-
-def test_client_port_string_becomes_int() -> None:
-    ws = WebSocket(make_scope(client=("127.0.0.1", "50123")), Transport().receive, Transport().send)
-    assert ws.client == ("127.0.0.1", 50123)
-    assert isinstance(ws.client.port, int)
-
-
-@pytest.mark.parametrize(("port", "url"), [("80", "ws://example.org/chat"), ("8000", None)])
-def test_server_port_string_in_the_url(port: str, url: str | None) -> None:
-    scope = make_scope(server=("example.org", port), query_string=b"")
-    ws = WebSocket(scope, Transport().receive, Transport().send)
-    assert str(ws.url) == (url or f"ws://example.org:{port}/chat")
-    assert ws.url.port == (None if port == "80" else int(port))
+    transport = WaitingTransport()
+    heard: list[tuple[int, str]] = []
+    ahead = ReceiveAhead(transport.receive, lambda code, reason: heard.append((code, reason)))
+    ahead.sent()
+    ahead.sent()
+    transport.push(disconnect(4001, "bye"))
+    await settle()
+    assert heard == [(4001, "bye")]
+    assert await ahead.receive() == disconnect(4001, "bye")  # still in the slot, then taken
+    assert transport.receive_calls == 1
