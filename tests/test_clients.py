@@ -15,8 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
+
+pytest.importorskip("starlette", reason="requirements/test.txt installs it on Python 3.11+")
+pytest.importorskip("httpx", reason="requirements/test.txt installs it on Python 3.11+")
+pytest.importorskip("httpx_ws", reason="requirements/test.txt installs it on Python 3.11+")
+pytest.importorskip("asgiref", reason="requirements/test.txt installs it on Python 3.11+")
+
+import httpx
 from asgiref.testing import ApplicationCommunicator
 from httpx_ws import WebSocketDisconnect as HttpxWsDisconnect
 from httpx_ws import WebSocketSession, aconnect_ws

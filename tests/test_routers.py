@@ -14,6 +14,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+
+pytest.importorskip("starlette", reason="requirements/test.txt installs it on Python 3.11+")
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
