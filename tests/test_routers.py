@@ -144,3 +144,12 @@ def test_starlette_mount_under_a_server_root_path() -> None:
     seen = seen_at(TestClient(server), "/api/chat")
     assert (seen["path"], seen["root_path"]) == ("/app/api/chat", "/app/api")
     assert seen["url"] == "ws://testserver/app/api/chat"
+
+
+def test_starlette_test_client_root_path_under_a_mount() -> None:
+    """TestClient(root_path=...) leaves the root path out of path, Mount keeps it in: the two
+    conventions mixed repeat the mount in ws.url (documented in docs/guide/frameworks.md)."""
+    router = Router([Mount("/api/{version}", app=PeerApp())])
+    seen = seen_at(TestClient(router, root_path="/app"), "/api/v1/chat")
+    assert (seen["path"], seen["root_path"]) == ("/api/v1/chat", "/app/api/v1")
+    assert seen["url"] == "ws://testserver/app/api/v1/api/v1/chat"
