@@ -216,7 +216,7 @@ def render(rows: Sequence[Row], tolerance: float, stat: str) -> str:
         )
         lines.append(
             "If the change is intended, refresh the baseline on purpose: "
-            "python benchmarks/compare.py --update RUN.json (see README, Benchmarks)."
+            "python benchmarks/compare.py --update RUN.json (see docs/guide/performance.md)."
         )
     else:
         lines.append(f"no tracked ratio regressed beyond {tolerance:.0%}")

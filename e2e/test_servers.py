@@ -2,7 +2,7 @@
 
 Where a server departs from the ASGI spec, ``SERVERS`` below says what it delivers, and the
 tests assert exactly that (so a server that starts behaving differently fails here, and the
-README's "Server compatibility" table must change with it).
+compatibility table in docs/guide/servers.md must change with it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ CONCURRENCY = 200  # connections, and messages on each, in the load test (every 
 
 @dataclass(frozen=True)
 class Delivers:
-    """What a server delivers where servers differ (the README's compatibility table)."""
+    """What a server delivers where servers differ (the table in docs/guide/servers.md)."""
 
     empty_messages: bool  # empty text/binary messages reach the app
     app_close_reason: bool  # the client sees the reason of the app's close()
@@ -45,7 +45,7 @@ UVICORN = Delivers(
     accept_headers="sent", send_raises=True, receive_after="blocks", on_return=1006,
 )  # fmt: skip
 
-#: The one table of per-server expectations (mirrored by the README's compatibility table).
+#: The one table of per-server expectations (mirrored by the table in docs/guide/servers.md).
 SERVERS: dict[str, Delivers] = {
     "uvicorn-websockets-sansio": UVICORN,
     "uvicorn-wsproto": UVICORN,
@@ -252,7 +252,7 @@ async def test_scope(client: Client) -> None:
 
 async def test_raw_server_behaviour(client: Client, delivers: Delivers) -> None:
     """Without genro-asgi: does the server's send raise once the client vanished, and what
-    does receive() do after the disconnect? (The README's compatibility table.)"""
+    does receive() do after the disconnect? (The table in docs/guide/servers.md.)"""
     report_id = new_id()
     async with client.connect("/raw-probe", report_id) as ws:
         for _ in range(3):

@@ -1,7 +1,7 @@
 """Receive-ahead (``genro_asgi._receive_ahead``): a send-only app notices that the client left.
 
 Some servers never raise from ``send()`` once the client is gone (hypercorn, daphne, granian:
-see the README's server compatibility table); they only report ``websocket.disconnect`` from
+see docs/guide/servers.md); they only report ``websocket.disconnect`` from
 ``receive()``. ASGI 2.4 servers must raise ``OSError`` there, so receive-ahead runs only below
 spec 2.4. These tests drive ``WebSocket`` over a transport whose ``receive()`` waits, like a
 server's, until a message arrives, speaking spec 2.3 unless a test says otherwise.

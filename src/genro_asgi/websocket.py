@@ -75,6 +75,11 @@ class WebSocket(Connection):
     _server: ServerCapabilities  # set by accept(), read only once CONNECTED
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wrap one connection's ASGI scope and callables; nothing is received or sent yet.
+
+        Raises:
+            ValueError: ``scope["type"]`` is not ``"websocket"``.
+        """
         if scope.get("type") != "websocket":
             raise ValueError(f"WebSocket needs a 'websocket' scope, got {scope.get('type')!r}.")
         self._scope = scope
@@ -449,7 +454,12 @@ class WebSocket(Connection):
         return _tytx.decode(await self.receive_text())
 
     async def iter_text(self) -> AsyncIterator[str]:
-        """Yield text frames until the client disconnects."""
+        """Yield text frames until the client disconnects.
+
+        Raises:
+            RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError: a binary frame arrived (use ``iter_bytes()``).
+        """
         try:
             while True:
                 yield await self.receive_text()
@@ -457,7 +467,12 @@ class WebSocket(Connection):
             return
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield binary frames until the client disconnects."""
+        """Yield binary frames until the client disconnects.
+
+        Raises:
+            RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError: a text frame arrived (use ``iter_text()``).
+        """
         try:
             while True:
                 yield await self.receive_bytes()
@@ -465,7 +480,11 @@ class WebSocket(Connection):
             return
 
     async def iter_json(self, mode: JsonMode = "text") -> AsyncIterator[Any]:
-        """Yield JSON values (as ``receive_json(mode)``) until the client disconnects."""
+        """Yield JSON values (as ``receive_json(mode)``) until the client disconnects.
+
+        Raises:
+            ValueError, RuntimeError, TypeError, json.JSONDecodeError: as ``receive_json()``.
+        """
         try:
             while True:
                 yield await self.receive_json(mode)
