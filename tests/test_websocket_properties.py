@@ -200,3 +200,52 @@ async def test_close_code_and_reason_none_until_disconnected() -> None:
     assert (ws.close_code, ws.close_reason) == (None, None)
     await ws.close(3001, "x")
     assert (ws.close_code, ws.close_reason) == (3001, "x")
+
+
+# -- Origin (SPEC section 4): the guard against cross-site WebSocket hijacking -----------------
+
+
+def with_origin(
+    origin: bytes | None, host: bytes = b"chat.example.com", scheme: str = "wss"
+) -> Any:
+    headers = [(b"host", host)] + ([(b"origin", origin)] if origin is not None else [])
+    ws, _ = connection(headers=headers, scheme=scheme)
+    return ws
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        (None, True),  # not a browser
+        (b"https://chat.example.com", True),
+        (b"https://CHAT.example.com:443", True),  # case and the default port normalised
+        (b"https://chat.example.com:8443", False),
+        (b"https://evil.example.org", False),
+        (b"not an origin", False),
+    ],
+)
+def test_same_origin_by_default(origin: bytes | None, expected: bool) -> None:
+    ws = with_origin(origin)
+    assert ws.origin == (None if origin is None else origin.decode())
+    assert ws.origin_allowed() is expected
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        (b"https://eu.example.com", True),
+        (b"https://example.com", False),  # the apex is not a subdomain: list it too
+        (b"https://example.com.evil.io", False),  # no partial-suffix match
+        (b"https://chat.other.org", True),
+        (b"http://chat.other.org", False),
+    ],
+)
+def test_an_allow_list(origin: bytes, expected: bool) -> None:
+    allowed = ["https://*.example.com", "https://chat.other.org"]
+    assert with_origin(origin).origin_allowed(allowed) is expected
+    assert with_origin(origin).origin_allowed(["*"]) is True
+
+
+def test_a_single_string_is_not_an_allow_list() -> None:
+    with pytest.raises(TypeError, match="iterable of origins"):
+        with_origin(b"https://a.example.com").origin_allowed("https://a.example.com")  # type: ignore[arg-type]

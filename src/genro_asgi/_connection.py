@@ -6,8 +6,10 @@ no lifecycle: ``WebSocket`` adds that on top.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from . import _origin
 from .datastructures import (
     _WS_SCHEMES,
     URL,
@@ -136,3 +138,28 @@ class Connection:
         if self._subprotocols is None:
             self._subprotocols = tuple(self._scope.get("subprotocols", ()))
         return self._subprotocols
+
+    @property
+    def origin(self) -> str | None:
+        """The handshake's ``Origin`` header: the page's origin for a browser, else None."""
+        return self.headers.get("origin")
+
+    def origin_allowed(self, allowed: Iterable[str] | None = None) -> bool:
+        """Whether the handshake's ``Origin`` may be accepted: the guard against cross-site
+        WebSocket hijacking (``if not ws.origin_allowed([...]): await ws.deny(403)``).
+
+        With ``allowed=None``: True when the Origin's host and port are the ``Host`` header's
+        (same origin). Otherwise ``allowed`` lists the origins to accept: exact ones
+        (``"https://chat.example.com"``), ``"https://*.example.com"`` for any subdomain (not
+        the apex, and never ``example.com.evil.io``), ``"*"`` for any well-formed origin,
+        ``"null"`` for the opaque one. Case and default ports are normalised. No ``Origin``
+        header (not a browser) is allowed; a malformed one is not.
+
+        Raises:
+            TypeError: ``allowed`` is a ``str`` or ``bytes`` (pass a list), or holds a non-str.
+            ValueError: an entry of ``allowed`` is not an origin, a wildcard or ``"*"``.
+        """
+        headers = self.headers
+        return _origin.origin_allowed(
+            headers.get("origin"), headers.get("host"), self.scheme, allowed
+        )
