@@ -15,34 +15,7 @@ from typing import Any
 import pytest
 
 from genro_asgi import WebSocket, WebSocketDisconnect, WebSocketState
-from tests.transport import CONNECT, Transport, asgi, disconnect, make_scope, text
-
-
-class WaitingTransport(Transport):
-    """``receive()`` waits for ``push()`` instead of failing when nothing is queued."""
-
-    def __init__(self, *messages: dict[str, Any]) -> None:
-        super().__init__(messages)
-        self.arrived = asyncio.Event()
-        self.cancelled = 0
-        self.receive_error: BaseException | None = None
-
-    def push(self, *messages: dict[str, Any]) -> None:
-        super().push(*messages)
-        self.arrived.set()
-
-    async def receive(self) -> dict[str, Any]:
-        self.receive_calls += 1
-        try:
-            while not self.inbox:
-                if self.receive_error is not None:
-                    raise self.receive_error
-                self.arrived.clear()
-                await self.arrived.wait()
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        return self.inbox.popleft()
+from tests.transport import CONNECT, Transport, WaitingTransport, asgi, disconnect, make_scope, text
 
 
 async def settle() -> None:

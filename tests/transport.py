@@ -111,3 +111,30 @@ async def accepted(*messages: dict[str, Any], **scope: Any) -> tuple[WebSocket, 
     ws, transport = connection(CONNECT, *messages, **scope)
     await ws.accept()
     return ws, transport
+
+
+class WaitingTransport(Transport):
+    """``receive()`` waits for ``push()`` instead of failing when nothing is queued."""
+
+    def __init__(self, *messages: dict[str, Any]) -> None:
+        super().__init__(messages)
+        self.arrived = asyncio.Event()
+        self.cancelled = 0
+        self.receive_error: BaseException | None = None
+
+    def push(self, *messages: dict[str, Any]) -> None:
+        super().push(*messages)
+        self.arrived.set()
+
+    async def receive(self) -> dict[str, Any]:
+        self.receive_calls += 1
+        try:
+            while not self.inbox:
+                if self.receive_error is not None:
+                    raise self.receive_error
+                self.arrived.clear()
+                await self.arrived.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return self.inbox.popleft()

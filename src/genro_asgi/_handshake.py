@@ -35,6 +35,19 @@ def check_close(code: object, reason: object) -> None:
         raise ValueError(f"Close reason must be a str of at most 123 UTF-8 bytes: {reason!r}.")
 
 
+def check_timeout(timeout: object) -> None:
+    """Raise unless ``timeout`` is a number of seconds, zero or more (zero polls).
+
+    Raises:
+        TypeError: not an int or float.
+        ValueError: negative, or NaN.
+    """
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+        raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}.")
+    if not timeout >= 0:  # NaN fails this too
+        raise ValueError(f"timeout must be zero or more seconds, got {timeout!r}.")
+
+
 def close_message(code: object, reason: object, server: ServerCapabilities) -> Message:
     """``websocket.close`` for a checked ``code`` and ``reason``, the reason sent only where
     the server can take one.

@@ -27,6 +27,12 @@ starts one.
 
 If the client sends data the application never reads, the slot stays full and a later
 disconnect is seen only when the application receives.
+
+The same slot makes ``receive_*(timeout=...)`` lose nothing: a timed receive runs the server's
+``receive()`` in the slot's task, and when the time is up it raises ``TimeoutError`` and leaves
+the task pending, so the message it brings is the next receive's (no server has to be safe
+against a cancelled ``receive()``). On a server that raises from ``send()`` (2.4), a
+``ReceiveAhead`` made for a timed receive holds the slot only (``count_sends=False``).
 """
 
 from __future__ import annotations
@@ -51,23 +57,44 @@ class ReceiveAhead:
     returns it and the caller's dispatch raises for it).
     """
 
-    __slots__ = ("_on_disconnect", "_sends", "_task", "server_receive")
+    __slots__ = ("_counting", "_on_disconnect", "_sends", "_task", "server_receive")
 
-    def __init__(self, server_receive: Receive, on_disconnect: Callable[[int, str], None]) -> None:
+    def __init__(
+        self,
+        server_receive: Receive,
+        on_disconnect: Callable[[int, str], None],
+        *,
+        count_sends: bool = True,
+    ) -> None:
         self.server_receive = server_receive
         self._on_disconnect = on_disconnect
+        self._counting = count_sends
         self._sends = 0
         self._task: asyncio.Task[Message | BaseException] | None = None
 
-    async def receive(self) -> Message:
-        """The next message: the slot's when a task received ahead, else the server's."""
+    @property
+    def pending(self) -> bool:
+        """A ``receive()`` of the server's is running or its message waits in the slot."""
+        return self._task is not None
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        """The next message: the slot's when a task received ahead, else the server's.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first; the receive stays in the slot.
+        """
         self._sends = _RECEIVING
         try:
             task = self._task
             if task is None:
-                return await self.server_receive()
+                if timeout is None:
+                    return await self.server_receive()
+                task = self._task = asyncio.get_running_loop().create_task(self._run())
             if not task.done():
-                await asyncio.wait((task,))  # a cancelled caller leaves the task running
+                # A cancelled caller (or one that times out) leaves the task running.
+                await asyncio.wait((task,), timeout=timeout)
+                if not task.done():
+                    raise TimeoutError(f"No message arrived within {timeout} s.")
             if self._task is task:
                 self._task = None  # the slot is taken
             if task.cancelled():  # cancel() stopped it while this caller waited: wait as before
@@ -82,6 +109,8 @@ class ReceiveAhead:
     def sent(self) -> None:
         """Count a send the server's ``send()`` completed, on an open connection (the owner
         calls it only then); the second in a row without a receive starts receiving ahead."""
+        if not self._counting:
+            return
         self._sends += 1
         if self._sends == SENDS_BEFORE_RECEIVING_AHEAD and self._task is None:
             try:

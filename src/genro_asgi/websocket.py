@@ -27,6 +27,7 @@ from ._handshake import (
     ABNORMAL,
     HeadersArg,
     accept_message,
+    check_timeout,
     close_message,
     denial_messages,
 )
@@ -306,12 +307,22 @@ class WebSocket(Connection):
         if self._ahead is not None:
             self._ahead.cancel()
 
-    async def _receive_slow(self, action: str) -> Message:
-        """``receive()`` off the fast path: refuse outside CONNECTED, else receive ahead."""
+    async def _receive_slow(self, action: str, timeout: float | None = None) -> Message:
+        """``receive()`` off the fast path: refuse outside CONNECTED, else receive through the
+        slot (receiving ahead, or a timed receive: see ``_receive_ahead``)."""
+        if timeout is not None:
+            check_timeout(timeout)
         if self._state is not _CONNECTED:
             self._refuse(action)
-        assert self._ahead is not None  # CONNECTED off the fast path means receiving ahead
-        return await self._ahead.receive()
+        ahead = self._ahead
+        if ahead is None:  # a timed receive on a 2.4 server: the slot only, no send counting
+            ahead = self._ahead = ReceiveAhead(self._receive, self._record_lost, count_sends=False)
+        self._direct = False  # while a receive may be left in the slot, receives go through it
+        try:
+            return await ahead.receive(timeout)
+        finally:
+            if self._server.send_raises and self._state is _CONNECTED and not ahead.pending:
+                self._direct = True
 
     def _send_slow(self, action: str) -> None:
         """Before a send off the fast path: refuse outside CONNECTED."""
@@ -365,16 +376,20 @@ class WebSocket(Connection):
 
     # -- receiving ---------------------------------------------------------------------------
 
-    async def receive_text(self) -> str:
-        """Receive a text frame.
+    async def receive_text(self, timeout: float | None = None) -> str:
+        """Receive a text frame, waiting at most ``timeout`` seconds (None: no limit).
 
         Raises:
             RuntimeError: not connected, or an unexpected ASGI message.
-            TypeError: a binary frame arrived (use ``receive_bytes()``).
+            TypeError: a binary frame arrived (use ``receive_bytes()``), or ``timeout`` is
+                not a number.
+            ValueError: ``timeout`` is negative.
+            TimeoutError: ``timeout`` seconds passed first (nothing is consumed or lost, and
+                the connection stays CONNECTED).
             WebSocketDisconnect: the client disconnected.
         """
-        if not self._direct:
-            message = await self._receive_slow("receive_text")
+        if not self._direct or timeout is not None:
+            message = await self._receive_slow("receive_text", timeout)
         else:
             receive = self._receive  # a local call costs less than a call through a slot
             message = await receive()
@@ -386,16 +401,20 @@ class WebSocket(Connection):
             self._bad_payload(message)
             raise
 
-    async def receive_bytes(self) -> bytes:
-        """Receive a binary frame.
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """Receive a binary frame, waiting at most ``timeout`` seconds (None: no limit).
 
         Raises:
             RuntimeError: not connected, or an unexpected ASGI message.
-            TypeError: a text frame arrived (use ``receive_text()``).
+            TypeError: a text frame arrived (use ``receive_text()``), or ``timeout`` is not
+                a number.
+            ValueError: ``timeout`` is negative.
+            TimeoutError: ``timeout`` seconds passed first (nothing is consumed or lost, and
+                the connection stays CONNECTED).
             WebSocketDisconnect: the client disconnected.
         """
-        if not self._direct:
-            message = await self._receive_slow("receive_bytes")
+        if not self._direct or timeout is not None:
+            message = await self._receive_slow("receive_bytes", timeout)
         else:
             receive = self._receive  # a local call costs less than a call through a slot
             message = await receive()
@@ -407,15 +426,19 @@ class WebSocket(Connection):
             self._bad_payload(message)
             raise
 
-    async def receive_data(self) -> str | bytes:
-        """Receive a frame of either kind: ``str`` for text, ``bytes`` for binary.
+    async def receive_data(self, timeout: float | None = None) -> str | bytes:
+        """Receive a frame of either kind: ``str`` for text, ``bytes`` for binary, waiting at
+        most ``timeout`` seconds (None: no limit).
 
         Raises:
             RuntimeError: not connected, or an unexpected ASGI message.
+            TypeError, ValueError: a bad ``timeout``, as in ``receive_text()``.
+            TimeoutError: ``timeout`` seconds passed first (nothing is consumed or lost, and
+                the connection stays CONNECTED).
             WebSocketDisconnect: the client disconnected.
         """
-        if not self._direct:
-            message = await self._receive_slow("receive_data")
+        if not self._direct or timeout is not None:
+            message = await self._receive_slow("receive_data", timeout)
         else:
             receive = self._receive  # a local call costs less than a call through a slot
             message = await receive()
@@ -427,7 +450,7 @@ class WebSocket(Connection):
             self._bad_payload(message)
             raise
 
-    async def receive_json(self, mode: JsonMode = "text") -> Any:
+    async def receive_json(self, mode: JsonMode = "text", timeout: float | None = None) -> Any:
         """Receive a JSON value from a text frame, or a UTF-8 binary frame with ``mode="binary"``.
 
         Raises:
@@ -435,23 +458,24 @@ class WebSocket(Connection):
             RuntimeError: not connected, or an unexpected ASGI message.
             TypeError: a frame of the other kind arrived.
             json.JSONDecodeError: the payload is not valid JSON (or not UTF-8).
-            WebSocketDisconnect: the client disconnected.
+            TimeoutError, WebSocketDisconnect: as ``receive_text()`` (so is a bad ``timeout``).
         """
         if mode == "text":
-            return _json.loads(await self.receive_text())
+            return _json.loads(await self.receive_text(timeout))
         if mode == "binary":
-            return _json.loads(await self.receive_bytes())
+            return _json.loads(await self.receive_bytes(timeout))
         raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}.")
 
-    async def receive_typed(self) -> Any:
+    async def receive_typed(self, timeout: float | None = None) -> Any:
         """Receive a text frame of TYTX JSON, typed values hydrated (plain JSON passes through).
 
         Raises:
             ImportError: genro-tytx is not installed (``pip install genro-asgi[tytx]``).
-            RuntimeError, TypeError, WebSocketDisconnect: as ``receive_text()``.
+            RuntimeError, TypeError, ValueError, TimeoutError, WebSocketDisconnect: as
+                ``receive_text()``.
         """
         _tytx._tytx()  # without genro-tytx, fail before a frame is consumed
-        return _tytx.decode(await self.receive_text())
+        return _tytx.decode(await self.receive_text(timeout))
 
     async def iter_text(self) -> AsyncIterator[str]:
         """Yield text frames until the client disconnects.
