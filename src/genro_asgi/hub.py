@@ -865,4 +865,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Hub", "Member", "MemoryBackend", "RedisBackend"]  # noqa: F822 (lazy: __getattr__)
+# RedisBackend (through __getattr__) is public but not in __all__: a star import never needs redis.
+__all__ = ["Hub", "Member", "MemoryBackend"]
