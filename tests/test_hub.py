@@ -683,3 +683,27 @@ def test_redis_backend_is_imported_lazily(monkeypatch: pytest.MonkeyPatch) -> No
         hub_module.nothing  # noqa: B018
     with pytest.raises(AttributeError, match="nothing"):
         genro_asgi.nothing  # noqa: B018
+
+
+async def test_an_ended_member_leaves_presence_and_a_denied_websocket_cannot_attach() -> None:
+    async with Hub(max_queue=1) as hub:
+        stalled_peer = Peer()
+        stalled_peer.stalled = True
+        async with member_of(hub, peer=stalled_peer) as (member, _):
+            await member.join("t", info={"nick": "slow"})
+            async with member_of(hub) as (other, _):
+                await other.join("t", info={"nick": "ok"})
+                for n in range(3):
+                    await hub.publish_text("t", str(n))
+                    await settle(3)
+                assert member.end_reason == "slow consumer"
+                await until(lambda: not hub._tasks)
+                assert await hub.presence("t") == [{"nick": "ok"}]
+        peer = Peer()
+        from .transport import make_scope
+
+        ws = hub_module.WebSocket(make_scope(), peer.receive, peer.send)
+        await ws.deny(403)
+        with pytest.raises(RuntimeError, match="DISCONNECTED"):
+            async with hub.attach(ws):
+                pass

@@ -163,6 +163,7 @@ class Member:
         "_hub",
         "_joined",
         "_key",
+        "_left",
         "_outbox",
         "_topics",
         "_writer",
@@ -176,6 +177,7 @@ class Member:
         self._key = key
         self._topics: dict[str, None] = {}  # joined, in join order
         self._joined: set[str] = set()  # topics with a presence entry in the backend
+        self._left: set[str] = set()  # left locally, not yet released in the backend
         self._end: tuple[int, str] | None = None  # (code, reason) once the hub ends it
         self._end_reason: str | None = None
         self._flushing = False  # the writer stops once the outbox is empty
@@ -262,14 +264,16 @@ class Member:
         await hub._sync_subscription(topic)
 
     async def _release_all(self) -> None:
-        for topic in sorted(self._joined | {*self._hub._subscribed}):
-            if topic not in self._topics:
-                await self._release(topic)
+        """Release every topic the member left locally (see ``_drop_topics()``)."""
+        while self._left:
+            await self._release(self._left.pop())
 
     def _drop_topics(self) -> None:
-        """Leave every topic locally (synchronously: no publish reaches the member after)."""
+        """Leave every topic locally (synchronously: no publish reaches the member after);
+        ``_release_all()`` then tells the backend."""
         for topic in self._topics:
             self._hub._forget(self, topic)
+            self._left.add(topic)
         self._topics.clear()
 
     # -- sending -------------------------------------------------------------------------------
