@@ -850,7 +850,11 @@ def _guard_receive(ws: WebSocket, member: Member) -> None:
     async def receive() -> Message:
         message = await server_receive()
         end = member._end
-        if end is not None and message.get("type") == "websocket.disconnect":
+        if (
+            end is not None
+            and type(message) is dict
+            and message.get("type") == "websocket.disconnect"
+        ):
             return {"type": "websocket.disconnect", "code": end[0], "reason": end[1]}
         return message
 
