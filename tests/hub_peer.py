@@ -32,6 +32,7 @@ class Peer:
         self.keep = keep
         self.yields = yields
         self.stalled = False  # data frames wait for ``release``
+        self.stall_close = False  # so does websocket.close
         self.release = asyncio.Event()
         self.error: BaseException | None = None
         self.in_flight = 0
@@ -46,7 +47,9 @@ class Peer:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.stalled and message["type"] == "websocket.send":
+            if (self.stalled and message["type"] == "websocket.send") or (
+                self.stall_close and message["type"] == "websocket.close"
+            ):
                 await self.release.wait()
             elif self.yields:
                 await asyncio.sleep(0)

@@ -707,3 +707,89 @@ async def test_an_ended_member_leaves_presence_and_a_denied_websocket_cannot_att
         with pytest.raises(RuntimeError, match="DISCONNECTED"):
             async with hub.attach(ws):
                 pass
+
+
+async def test_member_send_type_errors() -> None:
+    async with Hub() as hub, member_of(hub) as (member, peer):
+        with pytest.raises(TypeError, match="send_bytes"):
+            await member.send_text(b"x")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="bytes-like"):
+            await member.send_bytes("x")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="mode"):
+            await member.send_json({}, mode="utf8")  # type: ignore[arg-type]
+        await settle()
+        assert peer.count == 0
+
+
+async def test_leaving_the_block_with_a_stalled_client_takes_at_most_flush_timeout() -> None:
+    loop = asyncio.get_running_loop()
+    async with Hub(flush_timeout=0.05) as hub:
+        peer = Peer()
+        peer.stalled = True
+        started = loop.time()
+        async with member_of(hub, "t", peer=peer) as (member, _):
+            for n in range(3):
+                await hub.publish_text("t", str(n))
+        assert loop.time() - started < 1.0
+        assert member.end_reason == "detached"
+        assert member.stats.queued == 0
+        assert peer.count == 0
+
+
+async def test_a_close_that_never_returns_is_bounded_by_flush_timeout() -> None:
+    async with Hub(flush_timeout=0.05) as hub, member_of(hub, "t") as (member, peer):
+        peer.stall_close = True
+        hub.gap(["t"])
+        await asyncio.sleep(0.2)
+        assert member.websocket.connection_state is WebSocketState.DISCONNECTED
+        assert member.websocket.close_code == 1013
+        assert member.end_reason == "missed messages"
+
+
+async def test_an_unexpected_server_failure_is_raised_when_the_block_is_left() -> None:
+    async def broken_server() -> Member:
+        async with member_of(hub, "t") as (member, peer):
+            peer.error = ZeroDivisionError()
+            await hub.publish_text("t", "x")
+            await settle()
+        return member
+
+    async with Hub() as hub:
+        with pytest.raises(ZeroDivisionError):
+            await broken_server()
+        assert hub.members("t") == []
+
+
+async def test_attach_while_receiving_ahead_and_end() -> None:
+    async with Hub() as hub:
+        peer = Peer()
+        ws = await accepted(peer, "2.3")
+        await ws.send_text("a")
+        await ws.send_text("b")  # the second send in a row starts a receive-ahead
+        await until(lambda: peer.receive_calls == 2)
+        async with hub.attach(ws) as member:
+            await member.join("t")
+            pending = asyncio.ensure_future(handler_outcome(ws))
+            await settle(3)
+            hub.gap(["t"])
+            await until(lambda: len(peer.closes) == 1)
+            peer.disconnect(1000, "echo")  # what the server reports: not the hub's code
+            exc = await pending
+            assert isinstance(exc, WebSocketDisconnect)
+            assert (exc.code, exc.reason) == (1013, "missed messages")
+
+
+@pytest.mark.parametrize("flush_timeout", [0, 0.5])
+async def test_members_ended_before_their_writer_ran_are_closed(flush_timeout: float) -> None:
+    hub = Hub(flush_timeout=flush_timeout)
+    await hub.start()
+    stack = contextlib.AsyncExitStack()
+    gapped, gapped_peer = await stack.enter_async_context(member_of(hub, "a"))
+    hub.gap(["a"])  # no loop iteration since attach(): the writer has not started
+    stopped, stopped_peer = await stack.enter_async_context(member_of(hub, "b"))
+    await hub.stop()  # nor has this one's
+    await until(lambda: len(gapped_peer.closes) == len(stopped_peer.closes) == 1)
+    assert gapped_peer.closes[0]["code"] == 1013
+    assert stopped_peer.closes[0]["code"] == 1001
+    assert (gapped.end_reason, stopped.end_reason) == ("missed messages", "going away")
+    await stack.aclose()

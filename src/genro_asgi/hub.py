@@ -369,6 +369,10 @@ class Member:
             with contextlib.suppress(asyncio.CancelledError):
                 await closing
 
+    def _cancelled_writer(self, writer: asyncio.Task[None]) -> None:
+        if writer.cancelled() and self._writer is writer:
+            self._writer = asyncio.get_running_loop().create_task(self._close_connection())
+
     def _wake(self) -> bool:
         """Wake a parked writer; False when it is busy (or not running)."""
         waiter = self._outbox.waiter
@@ -561,12 +565,7 @@ class Hub:
                 await asyncio.wait(pending, timeout=self.flush_timeout)
             for member in members:
                 self._end_member(member, GOING_AWAY, GOING_AWAY_REASON)
-            closing = [m._writer for m in members if m._writer is not None]
-            pending = [task for task in closing if not task.done()]
-            if pending:
-                await asyncio.wait(pending, timeout=self.flush_timeout)
-            for task in pending:
-                task.cancel()
+            await self._closed(members)
             if self._tasks:
                 await asyncio.wait(list(self._tasks), timeout=self.flush_timeout)
             for task in list(self._tasks):
@@ -574,6 +573,25 @@ class Hub:
         finally:
             await self._backend.stop()
             self._subscribed.clear()
+
+    async def _closed(self, members: list[Member]) -> None:
+        """Wait (at most ``flush_timeout``) for the writers closing ``members``' connections.
+
+        A writer cancelled before it started is replaced by a closing task once it is done,
+        so the tasks are looked up again after each wait. Tasks still running at the deadline
+        are left to finish: each bounds its close by ``flush_timeout`` itself, and one
+        cancelled before its first step would never mark its WebSocket DISCONNECTED.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.flush_timeout
+        while True:
+            pending = [m._writer for m in members if m._writer is not None and not m._writer.done()]
+            if not pending:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
     async def __aenter__(self) -> Hub:
         await self.start()
@@ -689,7 +707,10 @@ class Hub:
         if writer is None or writer.done():
             member._writer = asyncio.get_running_loop().create_task(member._close_connection())
         elif not member._wake():
-            writer.cancel()  # busy in a send that may never return: the writer then closes
+            # Busy in a send that may never return: the writer then closes. A writer that had
+            # not started yet ends cancelled without running: the callback closes instead.
+            writer.cancel()
+            writer.add_done_callback(member._cancelled_writer)
 
     # -- publishing ----------------------------------------------------------------------------
 
