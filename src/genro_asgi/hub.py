@@ -352,8 +352,9 @@ class Member:
         except (WebSocketDisconnect, RuntimeError):
             # The client left (1006, or a disconnect seen while receiving ahead) or the
             # application closed the WebSocket itself: the member is over.
-            self._gone()
-            return
+            if self._end is None:
+                self._gone()
+                return
         if self._end is not None:
             await self._close_connection()
 
