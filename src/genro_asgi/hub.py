@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
@@ -326,23 +327,22 @@ class Member:
         """
         outbox = self._outbox
         send = self._ws._send_message
-        loop = asyncio.get_running_loop()
+        take = outbox.take
+        new_future = _future_factory(asyncio.get_running_loop())
         try:
             while True:
-                message = outbox.take()
+                message = take()
                 if message is not None:
                     await send(message)
                     outbox.sent += 1
                 elif self._end is not None or self._flushing:
                     break
                 else:
-                    waiter = loop.create_future()
+                    waiter = new_future()
                     outbox.waiter = waiter
-                    try:
-                        await waiter
-                    finally:
-                        outbox.waiter = None
+                    await waiter  # whoever resolves it sets outbox.waiter to None first
         except asyncio.CancelledError:
+            outbox.waiter = None
             if self._end is None:
                 raise
             task = asyncio.current_task()
@@ -422,6 +422,14 @@ class Member:
         await self._release_all()
         if writer is not None and not writer.cancelled() and writer.exception() is not None:
             raise writer.exception()  # type: ignore[misc]  # an unexpected failure is loud
+
+
+def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+    """``loop.create_future``; on asyncio's own loops the C ``Future`` class itself, which
+    skips a Python-level call per idle period (``create_future`` there is exactly that)."""
+    if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+        return functools.partial(asyncio.Future, loop=loop)
+    return loop.create_future
 
 
 def _frame_bytes(data: object, action: str) -> bytes:
