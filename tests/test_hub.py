@@ -420,7 +420,8 @@ async def test_memory_of_a_stalled_member_stays_within_max_queue_frames() -> Non
     # 400 frames of 10 kB went through. Traced memory counts only what was allocated after
     # start(): the stalled member's queue now holds max_queue of those frames (the frames it
     # held before, allocated untraced, were freed); an unbounded outbox would hold all 400.
-    assert max_queue * frame <= grown < (max_queue + 1) * frame, f"memory grew by {grown} bytes"
+    # The slack is the tracer's own allocations (about 18 KiB on Python 3.10, less later).
+    assert max_queue * frame <= grown < max_queue * frame + 2 * frame, f"grew by {grown} bytes"
 
 
 # -- ending members ------------------------------------------------------------------------------
