@@ -21,9 +21,8 @@ Choices the SPEC leaves open (also in ``docs/guide/fanout.md``):
   count is of local members only.
 - ``on_gap`` as a callable is called as ``on_gap(topic, members)``; if it returns an awaitable,
   the hub runs it as a task.
-- ``attach()`` wraps the connection's ``receive`` (see ``_guard_receive``), so that a
-  ``receive_*`` already waiting in the server when the hub ends the member raises the hub's
-  ``WebSocketDisconnect(code, reason)``; ``ws.asgi_receive`` is that wrapper afterwards.
+- A ``receive_*`` already waiting in the server when the hub ends the member raises the hub's
+  ``WebSocketDisconnect(code, reason)`` too (``WebSocket._end()`` records it as the cause).
 """
 
 from __future__ import annotations
@@ -663,7 +662,6 @@ class Hub:
         if any(member._ws is ws for member in self._members):
             raise RuntimeError("This WebSocket is attached to the hub already.")
         member = Member(self, ws, Outbox(max_queue, on_full), f"m{next(self._keys)}")
-        _guard_receive(ws, member)
         member._writer = asyncio.get_running_loop().create_task(member._write())
         self._members[member] = None
         return member
@@ -867,34 +865,6 @@ class Hub:
                 result = on_gap(topic, members)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     self._background(result)
-
-
-def _guard_receive(ws: WebSocket, member: Member) -> None:
-    """Make a disconnect that answers the hub's close read as the hub's ``(code, reason)``.
-
-    The handler's ``receive_*`` is usually pending in the server when the hub ends the member;
-    the server then reports the client's side of the close (an echoed code, or 1006). Wrapping
-    the server's ``receive`` (under a running receive-ahead, the one it wraps) makes that
-    ``receive_*`` raise ``WebSocketDisconnect(code, reason)`` of the hub, as later calls do.
-    """
-    watch = ws._watch
-    server_receive = ws._receive if watch is None else watch.server_receive
-
-    async def receive() -> Message:
-        message = await server_receive()
-        end = member._end
-        if (
-            end is not None
-            and type(message) is dict
-            and message.get("type") == "websocket.disconnect"
-        ):
-            return {"type": "websocket.disconnect", "code": end[0], "reason": end[1]}
-        return message
-
-    if watch is None:
-        ws._receive = receive
-    else:
-        watch.server_receive = receive
 
 
 def __getattr__(name: str) -> Any:
