@@ -619,9 +619,65 @@ async def test_end_hook(spec: str, sends_reason: bool) -> None:
     await ws.close()
     assert len(peer.closes) == 1
     peer.disconnect(1000)
-    exc = await pending  # without the hub's guard the server's code comes through
+    exc = await pending  # the server's own disconnect: the recorded cause is raised
     assert isinstance(exc, WebSocketDisconnect)
+    assert (exc.code, exc.reason) == (1013, "slow consumer")
     assert ws.close_code == 1013
+
+
+class RefusingPeer(Peer):
+    """daphne's way: its WebSocket library refuses close codes but 1000 and 3000-4999."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        code = message.get("code", 1000)
+        if message["type"] == "websocket.close" and not (code == 1000 or 3000 <= code <= 4999):
+            raise Exception(f"invalid close code {code}")  # what autobahn raises
+        await super().send(message)
+
+
+async def test_end_hook_falls_back_to_1000_where_the_server_refuses_the_code() -> None:
+    peer = RefusingPeer()
+    ws = await accepted(peer, None)
+    await ws._end(1013, "slow consumer")
+    assert peer.closes == [{"type": "websocket.close", "code": 1000, "reason": "slow consumer"}]
+    assert (ws.close_code, ws.close_reason) == (1013, "slow consumer")  # what the handler sees
+    with pytest.raises(WebSocketDisconnect) as raised:
+        await ws.receive_text()
+    assert raised.value.code == 1013
+
+
+@pytest.mark.parametrize("spec", ["2.4", "2.3"])
+async def test_a_stalled_member_handler_waiting_in_receive_wakes_when_ended(spec: str) -> None:
+    """The client reads nothing, so the server never answers the close nor delivers a
+    disconnect: ending the member still ends the handler's receive at once."""
+    async with Hub(max_queue=2, flush_timeout=0.01) as hub:
+        peer = Peer()
+        peer.stalled = peer.stall_close = True
+        ws = await accepted(peer, spec)
+        async with hub.attach(ws) as member:
+            await member.join("t")
+            pending = asyncio.ensure_future(handler_outcome(ws))
+            await settle(3)
+            for n in range(4):
+                await hub.publish_text("t", str(n))
+            exc = await asyncio.wait_for(pending, 2)
+        assert isinstance(exc, WebSocketDisconnect)
+        assert (exc.code, exc.reason) == (1013, "slow consumer")
+        assert member.end_reason == "slow consumer"
+
+
+async def test_a_burst_from_one_handler_does_not_end_members_that_read() -> None:
+    """Publishing many frames without yielding fills every outbox before any writer runs: a
+    member is slow only if its outbox is still full once the writers had a turn."""
+    async with Hub(max_queue=4) as hub:
+        peers = [Peer(yields=False) for _ in range(5)]
+        async with contextlib.AsyncExitStack() as stack:
+            members = [await stack.enter_async_context(member_of(hub, "t", peer=p)) for p in peers]
+            for n in range(20):
+                assert await hub.publish_text("t", str(n)) == 5
+            await until(lambda: all(p.count == 20 for p in peers))
+            assert all(m.end_reason is None for m, _ in members)
+            assert all(p.texts == [str(n) for n in range(20)] for p in peers)
 
 
 async def test_end_hook_never_raises_for_oserror() -> None:

@@ -57,7 +57,15 @@ class ReceiveAhead:
     returns it and the caller's dispatch raises for it).
     """
 
-    __slots__ = ("_counting", "_on_disconnect", "_sends", "_task", "server_receive")
+    __slots__ = (
+        "_counting",
+        "_ended",
+        "_on_disconnect",
+        "_sends",
+        "_task",
+        "server_receive",
+        "wakeable",
+    )
 
     def __init__(
         self,
@@ -70,6 +78,10 @@ class ReceiveAhead:
         self._on_disconnect = on_disconnect
         self._counting = count_sends
         self._sends = 0
+        #: Every receive runs in the slot's task, so ``end()`` can wake one pending in the
+        #: server (the hub sets it for its members).
+        self.wakeable = False
+        self._ended: tuple[int, str] | None = None
         self._task: asyncio.Task[Message | BaseException] | None = None
 
     @property
@@ -87,7 +99,7 @@ class ReceiveAhead:
         try:
             task = self._task
             if task is None:
-                if timeout is None:
+                if timeout is None and not self.wakeable:
                     return await self.server_receive()
                 task = self._task = asyncio.get_running_loop().create_task(self._run())
             if not task.done():
@@ -97,8 +109,11 @@ class ReceiveAhead:
                     raise TimeoutError(f"No message arrived within {timeout} s.")
             if self._task is task:
                 self._task = None  # the slot is taken
-            if task.cancelled():  # cancel() stopped it while this caller waited: wait as before
-                return await self.server_receive()
+            if task.cancelled():  # cancel() stopped it while this caller waited
+                if self._ended is not None:  # end(): the connection is over, say so
+                    code, reason = self._ended
+                    return {"type": "websocket.disconnect", "code": code, "reason": reason}
+                return await self.server_receive()  # close(): wait on the server as before
             result = task.result()
             if isinstance(result, BaseException):
                 raise result
@@ -118,6 +133,13 @@ class ReceiveAhead:
             except RuntimeError:  # not asyncio (trio): no task, sends are not watched
                 return
             self._task = loop.create_task(self._run())
+
+    def end(self, code: int, reason: str) -> None:
+        """The application ends the connection as if the client had left: a receive waiting in
+        the slot returns ``websocket.disconnect`` with ``code`` and ``reason`` at once, instead
+        of waiting for the server's (which may never come while the client does not read)."""
+        self._ended = (code, reason)
+        self.cancel()
 
     def cancel(self) -> None:
         """The connection is closing: stop a pending task (the slot is dropped)."""

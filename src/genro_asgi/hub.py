@@ -39,7 +39,7 @@ from typing import Any, Final, Literal
 
 from . import _json, _tytx
 from ._backend import BYTES, TEXT, Backend
-from ._fanout import CLOSE, DROP_NEWEST, DROP_OLDEST, FULL, Outbox, fanout
+from ._fanout import CLOSE, DROP_NEWEST, DROP_OLDEST, FULL, QUEUED, Outbox, fanout
 from .exceptions import WebSocketDisconnect
 from .types import Message
 from .websocket import WebSocket, WebSocketState
@@ -281,11 +281,14 @@ class Member:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def _push(self, message: Message) -> None:
+    async def _push(self, message: Message) -> None:
         self._check_usable()
         if self._outbox.push(message) == FULL:
-            self._hub._end_member(self, TRY_AGAIN_LATER, SLOW_CONSUMER)
-            raise WebSocketDisconnect(TRY_AGAIN_LATER, SLOW_CONSUMER)
+            await asyncio.sleep(0)  # a woken writer that has not run yet is not slow: one turn
+            if self._outbox.push(message) == FULL:
+                self._hub._end_member(self, TRY_AGAIN_LATER, SLOW_CONSUMER)
+                raise WebSocketDisconnect(TRY_AGAIN_LATER, SLOW_CONSUMER)
+            self._check_usable()
 
     async def send_text(self, data: str) -> None:
         """Queue a text frame for this member alone, in order with the broadcasts.
@@ -298,7 +301,7 @@ class Member:
         """
         if type(data) is not str and not isinstance(data, str):
             raise TypeError(f"send_text() takes str, got {type(data).__name__}; use send_bytes().")
-        self._push({"type": _SEND, "text": data})
+        await self._push({"type": _SEND, "text": data})
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Queue a binary frame for this member alone (bytes-like data is copied).
@@ -307,7 +310,7 @@ class Member:
             TypeError: ``data`` is not bytes-like.
             RuntimeError, WebSocketDisconnect: as ``send_text()``.
         """
-        self._push({"type": _SEND, "bytes": _frame_bytes(data, "send_bytes")})
+        await self._push({"type": _SEND, "bytes": _frame_bytes(data, "send_bytes")})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Queue ``data`` as JSON, in a text frame or (``mode="binary"``) a UTF-8 binary frame.
@@ -317,7 +320,7 @@ class Member:
             TypeError: ``data`` is not JSON-serializable.
             RuntimeError, WebSocketDisconnect: as ``send_text()``.
         """
-        self._push(_json_message(data, mode))
+        await self._push(_json_message(data, mode))
 
     # -- the writer ----------------------------------------------------------------------------
 
@@ -421,6 +424,7 @@ class Member:
             self._outbox.closed = True
             self._outbox.clear()
             self._drop_topics()
+        self._ws._wakeable(False)
         await self._release_all()
         if writer is not None and not writer.cancelled() and writer.exception() is not None:
             raise writer.exception()  # type: ignore[misc]  # an unexpected failure is loud
@@ -662,6 +666,7 @@ class Hub:
         if any(member._ws is ws for member in self._members):
             raise RuntimeError("This WebSocket is attached to the hub already.")
         member = Member(self, ws, Outbox(max_queue, on_full), f"m{next(self._keys)}")
+        ws._wakeable(True)  # ending the member wakes its handler's pending receive at once
         member._writer = asyncio.get_running_loop().create_task(member._write())
         self._members[member] = None
         return member
@@ -724,8 +729,31 @@ class Hub:
 
     # -- publishing ----------------------------------------------------------------------------
 
+    async def _publish_local(self, topic: str, message: Message, exclude: Member | None) -> int:
+        """Queue ``message`` on the local members of ``topic``, as a publish does.
+
+        A full outbox whose writer was woken but has not run yet is no slow consumer (a
+        handler publishing in a burst fills every outbox before any writer runs): the
+        publish gives the writers one turn of the event loop, then queues the frame on those
+        members again, ending only the ones still full.
+        """
+        outboxes = self._topics.get(topic)
+        if outboxes is None:
+            return 0
+        queued, full = fanout(outboxes, message, exclude)
+        if full is not None:
+            await asyncio.sleep(0)
+            for member in full:
+                result = member._outbox.push(message)
+                if result == QUEUED:
+                    queued += 1
+                elif result == FULL:
+                    self._end_member(member, TRY_AGAIN_LATER, SLOW_CONSUMER)
+        return queued
+
     def _local(self, topic: str, message: Message, exclude: Member | None) -> int:
-        """Queue ``message`` on the local members of ``topic``; end those that overflowed."""
+        """Queue ``message`` on the local members of ``topic``; end those that overflowed
+        (a frame from another process: the backend's listener cannot wait)."""
         outboxes = self._topics.get(topic)
         if outboxes is None:
             return 0
@@ -774,7 +802,7 @@ class Hub:
                 f"publish_text() takes str, got {type(data).__name__}; use publish_bytes()."
             )
         self._check_text(data)
-        queued = self._local(topic, {"type": _SEND, "text": data}, exclude)
+        queued = await self._publish_local(topic, {"type": _SEND, "text": data}, exclude)
         await self._backend.publish(topic, TEXT, data)
         return queued
 
@@ -790,7 +818,7 @@ class Hub:
         self._check_publish(topic, exclude)
         payload = _frame_bytes(data, "publish_bytes")
         self._check_bytes(payload)
-        queued = self._local(topic, {"type": _SEND, "bytes": payload}, exclude)
+        queued = await self._publish_local(topic, {"type": _SEND, "bytes": payload}, exclude)
         await self._backend.publish(topic, BYTES, payload)
         return queued
 
@@ -815,12 +843,12 @@ class Hub:
         text = message.get("text")
         if text is not None:
             self._check_text(text)
-            queued = self._local(topic, message, exclude)
+            queued = await self._publish_local(topic, message, exclude)
             await self._backend.publish(topic, TEXT, text)
         else:
             payload: bytes = message["bytes"]
             self._check_bytes(payload)
-            queued = self._local(topic, message, exclude)
+            queued = await self._publish_local(topic, message, exclude)
             await self._backend.publish(topic, BYTES, payload)
         return queued
 
@@ -834,7 +862,7 @@ class Hub:
         self._check_publish(topic, exclude)
         text = _tytx.encode(data)
         self._check_text(text)
-        queued = self._local(topic, {"type": _SEND, "text": text}, exclude)
+        queued = await self._publish_local(topic, {"type": _SEND, "text": text}, exclude)
         await self._backend.publish(topic, TEXT, text)
         return queued
 

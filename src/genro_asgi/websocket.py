@@ -321,8 +321,19 @@ class WebSocket(Connection):
         try:
             return await ahead.receive(timeout)
         finally:
-            if self._server.send_raises and self._state is _CONNECTED and not ahead.pending:
-                self._direct = True
+            self._direct_again()
+
+    def _direct_again(self) -> None:
+        """Back on the fast path once nothing holds receives in the slot (2.4 servers only)."""
+        ahead = self._ahead
+        if (
+            self._server.send_raises
+            and self._state is _CONNECTED
+            and ahead is not None
+            and not ahead.pending
+            and not ahead.wakeable
+        ):
+            self._direct = True
 
     def _send_slow(self, action: str) -> None:
         """Before a send off the fast path: refuse outside CONNECTED."""
@@ -354,12 +365,26 @@ class WebSocket(Connection):
         if not self._direct:
             self._sent()
 
+    def _wakeable(self, on: bool) -> None:
+        """While on, every receive runs in the receive-ahead slot, so that ``_end()`` wakes a
+        receive pending in the server at once (the hub sets it while a member is attached)."""
+        if self._state is not _CONNECTED:
+            return
+        if self._ahead is None:
+            self._ahead = ReceiveAhead(self._receive, self._record_lost, count_sends=False)
+        self._ahead.wakeable = on
+        if on:
+            self._direct = False
+        else:
+            self._direct_again()
+
     async def _end(self, code: int, reason: str) -> None:
         """End the connection from the application's side as if the client had left with
         ``code`` and ``reason``: send ``websocket.close``, then every later ``receive_*``/
-        ``send_*`` (and one pending in the server) raises ``WebSocketDisconnect(code,
-        reason)`` and ``iter_*`` loops end. Does nothing once DISCONNECTED; never raises for
-        ``OSError``.
+        ``send_*`` raises ``WebSocketDisconnect(code, reason)`` and ``iter_*`` loops end; so
+        does a receive pending in the server, at once while ``_wakeable(True)``, else when
+        the server answers. Does nothing once DISCONNECTED; never raises for ``OSError``; a
+        server that refuses ``code`` gets a close with 1000 instead.
 
         Raises:
             RuntimeError: in CONNECTING.
@@ -369,10 +394,23 @@ class WebSocket(Connection):
                 return
             raise RuntimeError("_end() before accept(): the hub takes accepted connections.")
         message = close_message(code, reason, self._server)
-        self._closing(code, reason)
         self._client_left = True
-        with contextlib.suppress(OSError):  # the client is already gone: ended all the same
-            await self._send(message)
+        if self._ahead is not None:
+            self._ahead.end(code, reason)  # a receive waiting in the slot raises at once
+        self._closing(code, reason)
+        send = self._send
+        try:
+            await send(message)
+        except OSError:  # the client is already gone: ended all the same
+            pass
+        except Exception:
+            if code == 1000:
+                raise
+            # A server that refuses the code (daphne takes only 1000 and 3000-4999): the
+            # connection must close all the same, so the client sees 1000 (the handler still
+            # sees ``code``).
+            with contextlib.suppress(OSError):
+                await send(close_message(1000, reason, self._server))
 
     # -- receiving ---------------------------------------------------------------------------
 
