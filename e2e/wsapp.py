@@ -280,13 +280,15 @@ def _stats(member: Any) -> dict[str, Any]:
 
 
 async def hub_member(ws: WebSocket) -> None:
-    """Join ``topic``, say ``ready``, read until the connection ends; report how it ended."""
+    """Join ``topic`` (a comma-separated list), say ``ready``, read until the connection ends;
+    report how it ended."""
     hub = await current_hub()
     await ws.accept()
     max_queue = ws.query_params.get("max_queue")
     ended: dict[str, Any] = {"exception": None}
     async with hub.attach(ws, max_queue=int(max_queue) if max_queue else None) as member:
-        await member.join(ws.query_params["topic"], info={"id": ws.query_params["id"]})
+        for topic in ws.query_params["topic"].split(","):
+            await member.join(topic, info={"id": ws.query_params["id"]})
         await member.send_text("ready")
         async for _ in ws:
             pass
