@@ -161,7 +161,7 @@ def fanout(dict outboxes not None, object message, object exclude):
     while PyDict_Next(outboxes, &pos, &key, &value):
         if key == <PyObject*>exclude:
             continue
-        outbox = <Outbox?>value  # a strong reference while the waiter's code runs
+        outbox = <Outbox?><object>value  # checked; a strong reference while the waiter runs
         if outbox.closed:
             continue
         if outbox._count >= outbox.max_queue:

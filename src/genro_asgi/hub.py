@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
@@ -163,6 +164,7 @@ class Member:
         "_hub",
         "_joined",
         "_key",
+        "_left",
         "_outbox",
         "_topics",
         "_writer",
@@ -176,6 +178,7 @@ class Member:
         self._key = key
         self._topics: dict[str, None] = {}  # joined, in join order
         self._joined: set[str] = set()  # topics with a presence entry in the backend
+        self._left: set[str] = set()  # left locally, not yet released in the backend
         self._end: tuple[int, str] | None = None  # (code, reason) once the hub ends it
         self._end_reason: str | None = None
         self._flushing = False  # the writer stops once the outbox is empty
@@ -262,14 +265,16 @@ class Member:
         await hub._sync_subscription(topic)
 
     async def _release_all(self) -> None:
-        for topic in sorted(self._joined | {*self._hub._subscribed}):
-            if topic not in self._topics:
-                await self._release(topic)
+        """Release every topic the member left locally (see ``_drop_topics()``)."""
+        while self._left:
+            await self._release(self._left.pop())
 
     def _drop_topics(self) -> None:
-        """Leave every topic locally (synchronously: no publish reaches the member after)."""
+        """Leave every topic locally (synchronously: no publish reaches the member after);
+        ``_release_all()`` then tells the backend."""
         for topic in self._topics:
             self._hub._forget(self, topic)
+            self._left.add(topic)
         self._topics.clear()
 
     # -- sending -------------------------------------------------------------------------------
@@ -322,23 +327,22 @@ class Member:
         """
         outbox = self._outbox
         send = self._ws._send_message
-        loop = asyncio.get_running_loop()
+        take = outbox.take
+        new_future = _future_factory(asyncio.get_running_loop())
         try:
             while True:
-                message = outbox.take()
+                message = take()
                 if message is not None:
                     await send(message)
                     outbox.sent += 1
                 elif self._end is not None or self._flushing:
                     break
                 else:
-                    waiter = loop.create_future()
+                    waiter = new_future()
                     outbox.waiter = waiter
-                    try:
-                        await waiter
-                    finally:
-                        outbox.waiter = None
+                    await waiter  # whoever resolves it sets outbox.waiter to None first
         except asyncio.CancelledError:
+            outbox.waiter = None
             if self._end is None:
                 raise
             task = asyncio.current_task()
@@ -348,8 +352,9 @@ class Member:
         except (WebSocketDisconnect, RuntimeError):
             # The client left (1006, or a disconnect seen while receiving ahead) or the
             # application closed the WebSocket itself: the member is over.
-            self._gone()
-            return
+            if self._end is None:
+                self._gone()
+                return
         if self._end is not None:
             await self._close_connection()
 
@@ -364,6 +369,10 @@ class Member:
             closing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closing
+
+    def _cancelled_writer(self, writer: asyncio.Task[None]) -> None:
+        if writer.cancelled() and self._writer is writer:
+            self._writer = asyncio.get_running_loop().create_task(self._close_connection())
 
     def _wake(self) -> bool:
         """Wake a parked writer; False when it is busy (or not running)."""
@@ -413,6 +422,14 @@ class Member:
         await self._release_all()
         if writer is not None and not writer.cancelled() and writer.exception() is not None:
             raise writer.exception()  # type: ignore[misc]  # an unexpected failure is loud
+
+
+def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+    """``loop.create_future``; on asyncio's own loops the C ``Future`` class itself, which
+    skips a Python-level call per idle period (``create_future`` there is exactly that)."""
+    if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+        return functools.partial(asyncio.Future, loop=loop)
+    return loop.create_future
 
 
 def _frame_bytes(data: object, action: str) -> bytes:
@@ -557,12 +574,7 @@ class Hub:
                 await asyncio.wait(pending, timeout=self.flush_timeout)
             for member in members:
                 self._end_member(member, GOING_AWAY, GOING_AWAY_REASON)
-            closing = [m._writer for m in members if m._writer is not None]
-            pending = [task for task in closing if not task.done()]
-            if pending:
-                await asyncio.wait(pending, timeout=self.flush_timeout)
-            for task in pending:
-                task.cancel()
+            await self._closed(members)
             if self._tasks:
                 await asyncio.wait(list(self._tasks), timeout=self.flush_timeout)
             for task in list(self._tasks):
@@ -570,6 +582,25 @@ class Hub:
         finally:
             await self._backend.stop()
             self._subscribed.clear()
+
+    async def _closed(self, members: list[Member]) -> None:
+        """Wait (at most ``flush_timeout``) for the writers closing ``members``' connections.
+
+        A writer cancelled before it started is replaced by a closing task once it is done,
+        so the tasks are looked up again after each wait. Tasks still running at the deadline
+        are left to finish: each bounds its close by ``flush_timeout`` itself, and one
+        cancelled before its first step would never mark its WebSocket DISCONNECTED.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.flush_timeout
+        while True:
+            pending = [m._writer for m in members if m._writer is not None and not m._writer.done()]
+            if not pending:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
     async def __aenter__(self) -> Hub:
         await self.start()
@@ -685,7 +716,10 @@ class Hub:
         if writer is None or writer.done():
             member._writer = asyncio.get_running_loop().create_task(member._close_connection())
         elif not member._wake():
-            writer.cancel()  # busy in a send that may never return: the writer then closes
+            # Busy in a send that may never return: the writer then closes. A writer that had
+            # not started yet ends cancelled without running: the callback closes instead.
+            writer.cancel()
+            writer.add_done_callback(member._cancelled_writer)
 
     # -- publishing ----------------------------------------------------------------------------
 
@@ -846,7 +880,11 @@ def _guard_receive(ws: WebSocket, member: Member) -> None:
     async def receive() -> Message:
         message = await server_receive()
         end = member._end
-        if end is not None and message.get("type") == "websocket.disconnect":
+        if (
+            end is not None
+            and type(message) is dict
+            and message.get("type") == "websocket.disconnect"
+        ):
             return {"type": "websocket.disconnect", "code": end[0], "reason": end[1]}
         return message
 
