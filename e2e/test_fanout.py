@@ -202,7 +202,14 @@ async def test_a_member_that_stops_reading_is_closed_while_the_others_finish(
         if stall.send_waits:
             assert fed < stall.publishes, "the stalled member was never ended"
             assert second == [MEMBERS - 1] * 50
-            seen = await client.report(stalled_id, timeout=15)
+            try:
+                seen = await client.report(stalled_id, timeout=15)
+            except AssertionError as exc:
+                raise AssertionError(
+                    "The hub ended the stalled member (its publishes stopped), but the member's "
+                    "handler did not return within 15 s while its client was still stalled: "
+                    f"{exc}"
+                ) from None
             assert seen["end_reason"] == "slow consumer", seen
             assert [seen["close_code"], seen["close_reason"]] == [1013, "slow consumer"], seen
             assert seen["after"] == {"exception": "WebSocketDisconnect", "code": 1013,
@@ -234,6 +241,15 @@ async def test_a_member_that_stops_reading_is_closed_while_the_others_finish(
         assert (len(small), len(large)) == (PUBLISHES, fed)
 
 
+async def closed_within(ws: ClientConnection, timeout: float, client: Client) -> None:
+    """Receive from ``ws``, which must be closed (``ConnectionClosed``) within ``timeout``."""
+    try:
+        await asyncio.wait_for(ws.recv(), timeout)
+    except asyncio.TimeoutError:
+        log = client.server.log()
+        raise AssertionError(f"not closed within {timeout} s; the server's log:\n{log}") from None
+
+
 async def test_the_hub_stopping_closes_every_member_with_1001(
     client: Client, delivers: Delivers
 ) -> None:
@@ -244,7 +260,7 @@ async def test_the_hub_stopping_closes_every_member_with_1001(
         assert reply["stopped"] is True
         for _, ws in members:
             with pytest.raises(ConnectionClosed) as info:
-                await asyncio.wait_for(ws.recv(), 30)
+                await closed_within(ws, 10, client)
             assert info.value.rcvd is not None
             reason = "going away" if delivers.app_close_reason else ""
             assert (info.value.rcvd.code, info.value.rcvd.reason) == (1001, reason)
