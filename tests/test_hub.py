@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import subprocess
 import sys
 import tracemalloc
@@ -419,7 +420,8 @@ async def test_memory_of_a_stalled_member_stays_within_max_queue_frames() -> Non
     # 400 frames of 10 kB went through. Traced memory counts only what was allocated after
     # start(): the stalled member's queue now holds max_queue of those frames (the frames it
     # held before, allocated untraced, were freed); an unbounded outbox would hold all 400.
-    assert max_queue * frame <= grown < (max_queue + 1) * frame, f"memory grew by {grown} bytes"
+    # The slack is the tracer's own allocations (about 18 KiB on Python 3.10, less later).
+    assert max_queue * frame <= grown < max_queue * frame + 2 * frame, f"grew by {grown} bytes"
 
 
 # -- ending members ------------------------------------------------------------------------------
@@ -793,3 +795,88 @@ async def test_members_ended_before_their_writer_ran_are_closed(flush_timeout: f
     assert stopped_peer.closes[0]["code"] == 1001
     assert (gapped.end_reason, stopped.end_reason) == ("missed messages", "going away")
     await stack.aclose()
+
+
+class RecordingBackend(MemoryBackend):
+    """A backend that records what the hub asks of it, and can be made unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, ...]] = []
+        self.unreachable = False
+
+    async def start(self, receiver: Any) -> None:
+        self.calls.append(("start", receiver))
+        await super().start(receiver)
+
+    async def stop(self) -> None:
+        self.calls.append(("stop",))
+        await super().stop()
+
+    async def subscribe(self, topic: str) -> None:
+        await asyncio.sleep(0)  # a real backend waits for the network here
+        self.calls.append(("subscribe", topic))
+
+    async def unsubscribe(self, topic: str) -> None:
+        await asyncio.sleep(0)
+        self.calls.append(("unsubscribe", topic))
+
+    async def publish(self, topic: str, kind: int, payload: str | bytes) -> None:
+        if self.unreachable:
+            raise ConnectionError("Redis is unreachable.")
+        self.calls.append(("publish", topic, kind, payload))
+
+
+async def test_what_the_hub_asks_of_its_backend() -> None:
+    backend = RecordingBackend()
+    async with Hub(backend) as hub:
+        assert backend.calls == [("start", hub)]
+        async with member_of(hub, "t") as (a, _), member_of(hub, "t") as (_, peer):
+            await a.join("u")
+            assert await hub.publish_text("t", "x", exclude=a) == 1
+            await hub.publish_json("t", [1], mode="binary")
+            await hub.publish_typed("u", {"n": 1})
+            await a.leave("u")
+            await settle()
+            # Once per topic while a local member is in it; once per publish, whatever the
+            # number of local members; the excluded sender stays a local matter.
+            assert [c for c in backend.calls if c[0] != "start"] == [
+                ("subscribe", "t"),
+                ("subscribe", "u"),
+                ("publish", "t", hub_module.TEXT, "x"),
+                ("publish", "t", hub_module.BYTES, b"[1]"),
+                ("publish", "u", hub_module.TEXT, backend.calls[5][3]),
+                ("unsubscribe", "u"),
+            ]
+            backend.unreachable = True
+            with pytest.raises(ConnectionError):
+                await hub.publish_text("t", "local only")
+            await until(lambda: peer.count == 3)
+            assert peer.frames[-1] == "local only"  # local members got it first
+            backend.unreachable = False
+            hub.deliver("t", hub_module.TEXT, "remote")
+            await until(lambda: peer.count == 4)
+            assert backend.calls[-1] == ("unsubscribe", "u")  # a delivery is not republished
+        await settle()
+        assert backend.calls[-1] == ("unsubscribe", "t")
+    assert backend.calls[-1] == ("stop",)
+
+
+async def test_concurrent_joins_and_leaves_keep_the_subscription_right() -> None:
+    backend = RecordingBackend()
+    async with Hub(backend) as hub, contextlib.AsyncExitStack() as stack:
+        members = [(await stack.enter_async_context(member_of(hub)))[0] for _ in range(6)]
+
+        async def churn(member: Member, n: int) -> None:
+            for _ in range(n):
+                await member.join("t")
+                await member.leave("t")
+
+        await asyncio.gather(*(churn(m, n) for n, m in enumerate(members, 1)))
+        await members[0].join("t")
+        await settle()
+        subscriptions = [c for c in backend.calls if c[0] in ("subscribe", "unsubscribe")]
+        assert subscriptions[-1] == ("subscribe", "t")
+        for first, second in itertools.pairwise(subscriptions):  # strictly alternating
+            assert first[0] != second[0]
+        assert hub.members("t") == [members[0]]

@@ -21,6 +21,9 @@ Choices the SPEC leaves open (also in ``docs/guide/fanout.md``):
   count is of local members only.
 - ``on_gap`` as a callable is called as ``on_gap(topic, members)``; if it returns an awaitable,
   the hub runs it as a task.
+- ``attach()`` wraps the connection's ``receive`` (see ``_guard_receive``), so that a
+  ``receive_*`` already waiting in the server when the hub ends the member raises the hub's
+  ``WebSocketDisconnect(code, reason)``; ``ws.asgi_receive`` is that wrapper afterwards.
 """
 
 from __future__ import annotations
