@@ -201,16 +201,17 @@ class Client:
         self.server = server
         self.reports = reports
 
-    def url(self, path: str, report_id: str) -> str:
-        return f"{self.server.url}{path}?id={report_id}"
+    def url(self, path: str, report_id: str, query: str = "") -> str:
+        return f"{self.server.url}{path}?id={report_id}{'&' if query else ''}{query}"
 
     @asynccontextmanager
     async def connect(
-        self, path: str, report_id: str = "", **options: Any
+        self, path: str, report_id: str = "", query: str = "", **options: Any
     ) -> AsyncIterator[ClientConnection]:
+        """A ``websockets`` connection to ``path?id=<report_id>&<query>``."""
         options = {"open_timeout": 10, "close_timeout": 5, "max_size": None, "proxy": None,
                    "compression": None, "ping_interval": None, **options}  # fmt: skip
-        async with connect(self.url(path, report_id or new_id()), **options) as ws:
+        async with connect(self.url(path, report_id or new_id(), query), **options) as ws:
             yield ws
 
     async def report(self, report_id: str, timeout: float = 10.0) -> dict[str, Any]:

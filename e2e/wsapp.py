@@ -12,6 +12,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -202,6 +203,135 @@ async def raw_probe(scope: dict[str, Any], receive: Any, send: Any) -> None:
     write_report(name, disconnect=message, send_error=send_error, receive_after=after)
 
 
+#: The raw-ASGI buffer probe: frames of this size, at most this many, and how long one send()
+#: may take before it counts as waiting (the client stopped reading: only backpressure waits).
+PROBE_FRAME = 8192
+PROBE_LIMIT = 2000
+PROBE_WAIT = 2.0
+
+
+def _rss() -> int:
+    """This process's resident memory in bytes (Linux), 0 elsewhere."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+async def buffer_probe(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Raw ASGI, no genro-asgi: send 8 KB frames to a client that does not read.
+
+    Reports how many ``send()`` calls returned before one waited ``PROBE_WAIT`` seconds (or
+    ``PROBE_LIMIT`` returned: the server buffers without backpressure), then lets the waiting
+    send finish once the client reads again, and waits for the client to leave.
+    """
+    name = parse_qs(scope["query_string"].decode())["id"][0]
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    frame = {"type": "websocket.send", "bytes": b"\x00" * PROBE_FRAME}
+    returned, pending = 0, None
+    rss = _rss()
+    started = time.monotonic()
+    while returned < PROBE_LIMIT:
+        task = asyncio.ensure_future(send(frame))
+        await asyncio.wait({task}, timeout=PROBE_WAIT)
+        if not task.done():
+            pending = task
+            break
+        task.result()
+        returned += 1
+    elapsed = time.monotonic() - started - (PROBE_WAIT if pending else 0.0)
+    write_report(name, returned=returned, waited=pending is not None, seconds=elapsed,
+                 rss_growth=_rss() - rss)  # fmt: skip
+    if pending is not None:
+        await asyncio.wait({pending}, timeout=STREAM_LIMIT)
+    with suppress(Exception):
+        while (await asyncio.wait_for(receive(), STREAM_LIMIT))["type"] != "websocket.disconnect":
+            pass
+
+
+# -- the hub (genro_asgi.hub): started on first use, in the server's own event loop ---------------
+# Not every server runs the ASGI lifespan (daphne does not; the uvicorn commands turn it off), so
+# the app starts its hub with ``await hub.start()`` when a hub route is first used; /hub-stop
+# stops it (every member is closed with 1001) and the next hub route starts a new one.
+
+_hub: Any = None
+_hub_lock: asyncio.Lock | None = None
+
+
+async def current_hub() -> Any:
+    global _hub, _hub_lock
+    from genro_asgi.hub import Hub
+
+    if _hub_lock is None:
+        _hub_lock = asyncio.Lock()
+    async with _hub_lock:
+        if _hub is None:
+            hub = Hub()
+            await hub.start()
+            _hub = hub
+    return _hub
+
+
+def _stats(member: Any) -> dict[str, Any]:
+    stats = member.stats
+    return {key: getattr(stats, key, None) for key in ("queued", "sent", "dropped")}
+
+
+async def hub_member(ws: WebSocket) -> None:
+    """Join ``topic`` (a comma-separated list), say ``ready``, read until the connection ends;
+    report how it ended."""
+    hub = await current_hub()
+    await ws.accept()
+    max_queue = ws.query_params.get("max_queue")
+    ended: dict[str, Any] = {"exception": None}
+    async with hub.attach(ws, max_queue=int(max_queue) if max_queue else None) as member:
+        for topic in ws.query_params["topic"].split(","):
+            await member.join(topic, info={"id": ws.query_params["id"]})
+        await member.send_text("ready")
+        async for _ in ws:
+            pass
+        end_reason = member.end_reason
+        stats = _stats(member)
+    try:  # after the end, the WebSocket raises the same WebSocketDisconnect at once
+        await asyncio.wait_for(ws.receive_text(), 5)
+    except (WebSocketDisconnect, asyncio.TimeoutError) as exc:
+        ended = _describe(exc)
+    report(ws, end_reason=None if end_reason is None else str(end_reason), after=ended,
+           close_code=ws.close_code, close_reason=ws.close_reason, stats=stats,
+           ended_at=time.time())  # fmt: skip
+
+
+async def hub_publish(ws: WebSocket) -> None:
+    """Each text frame ``"<start> <count> <size>"`` publishes ``count`` frames on ``topic``:
+    ``<index>:`` padded with ``x`` to ``size`` bytes, indexes from ``start``; replies with the
+    members each publish was queued for."""
+    hub = await current_hub()
+    await ws.accept()
+    topic = ws.query_params["topic"]
+    async for command in ws:
+        start, count, size = map(int, command.split())
+        queued = []
+        for index in range(start, start + count):
+            head = f"{index}:"
+            queued.append(await hub.publish_text(topic, head + "x" * (size - len(head))))
+        await ws.send_json(queued)
+
+
+async def hub_stop(ws: WebSocket) -> None:
+    """Stop the hub (its members are closed with 1001); reply how long it took."""
+    global _hub
+    await ws.accept()
+    hub, _hub = _hub, None
+    started = time.monotonic()
+    if hub is not None:
+        await hub.stop()
+    await ws.send_json({"stopped": hub is not None, "seconds": time.monotonic() - started})
+    async for _ in ws:
+        pass
+
+
 ROUTES: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
     "/echo": echo,
     "/json": echo_json,
@@ -214,6 +344,9 @@ ROUTES: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
     "/deny": deny,
     "/stream": stream,
     "/scope": scope_info,
+    "/hub": hub_member,
+    "/hub-publish": hub_publish,
+    "/hub-stop": hub_stop,
 }
 
 
@@ -238,6 +371,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     if scope["path"] == "/raw-probe":
         await raw_probe(scope, receive, send)
+        return
+    if scope["path"] == "/buffer-probe":
+        await buffer_probe(scope, receive, send)
         return
     ws = WebSocket(scope, receive, send)
     route = ROUTES.get(ws.path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -35,9 +36,11 @@ chat = load_chat()
 
 
 @pytest.fixture
-def app() -> Any:
-    """A fresh room for each test."""
-    return chat.ChatApp()
+async def app() -> AsyncIterator[Any]:
+    """A fresh room for each test, its hub running (as the lifespan runs it under a server)."""
+    room = chat.ChatApp()
+    async with room.hub:
+        yield room
 
 
 async def join(session: WebSocketTestSession, nick: str, users: list[str]) -> None:
@@ -79,18 +82,25 @@ async def test_head_other_paths_and_methods(app: Any) -> None:
     assert (await http(app, "POST", "/"))[0] == 405
 
 
-async def test_lifespan_startup_and_shutdown(app: Any) -> None:
+async def test_lifespan_runs_the_hub_from_startup_to_shutdown() -> None:
+    room = chat.ChatApp()
     inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     sent: list[dict[str, Any]] = []
+    running: list[bool] = []
 
     async def receive() -> dict[str, Any]:
+        if sent:  # after startup.complete: the hub answers presence()
+            running.append(await room.hub.presence(chat.ROOM) == [])
         return inbox.pop(0)
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app({"type": "lifespan"}, receive, send)
+    await room({"type": "lifespan"}, receive, send)
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+    assert running == [True]
+    with pytest.raises(RuntimeError):
+        await room.hub.presence(chat.ROOM)
 
 
 # -- the room ------------------------------------------------------------------------------------
@@ -108,7 +118,31 @@ async def test_two_members_chat_and_see_join_and_leave(app: Any) -> None:
                 assert (line["type"], line["nick"], line["text"]) == ("say", "alice", "hello Bob")
                 assert datetime.fromisoformat(line["at"]).tzinfo is not None
         assert await alice.receive_json() == {"type": "leave", "nick": "Bob", "users": ["alice"]}
-    assert app.members == {}
+    assert await app.roster() == []
+    assert app.hub.members(chat.ROOM) == []
+
+
+async def test_the_roster_is_the_hubs_presence(app: Any) -> None:
+    async with connect(app, "/ws?nick=zoe") as zoe, connect(app, "/ws?nick=Adam") as adam:
+        await join(zoe, "zoe", ["zoe"])
+        await join(adam, "Adam", ["Adam", "zoe"])
+        assert sorted(entry["nick"] for entry in await app.hub.presence(chat.ROOM)) == [
+            "Adam",
+            "zoe",
+        ]
+        assert len(app.hub.members(chat.ROOM)) == 2
+
+
+async def test_the_hub_stopping_closes_every_member_with_1001(app: Any) -> None:
+    async with connect(app, "/ws?nick=ann") as ann, connect(app, "/ws?nick=ben") as ben:
+        await join(ann, "ann", ["ann"])
+        await join(ann, "ben", ["ann", "ben"])
+        await join(ben, "ben", ["ann", "ben"])
+        await app.hub.stop()
+        for session in (ann, ben):  # no leave notice: the room is closing
+            with pytest.raises(WebSocketDisconnect) as info:
+                await session.receive_text()
+            assert (info.value.code, info.value.reason) == (1001, "going away")
 
 
 async def test_a_bill_is_split_with_decimals_and_sent_typed(app: Any) -> None:
@@ -173,7 +207,15 @@ async def test_chat_text_that_looks_typed_stays_a_string(app: Any) -> None:
         ('{"type": "say", "text": 5}', "1 to 500 characters"),
         ('{"type": "say", "text": "' + "x" * 501 + '"}', "1 to 500 characters"),
         ('{"type": "bill", "amount": 12.5, "due": "2025-01-02::D"}::JS', "decimal number"),
-        ('{"type": "bill", "amount": "abc::N", "due": "2025-01-02::D"}::JS', "unreadable"),
+        (
+            '{"type": "bill", "amount": "abc::N", "due": "2025-01-02::D"}::JS',
+            "unreadable message: 'amount' is not a valid decimal number: 'abc'.",
+        ),
+        (
+            '{"type": "bill", "amount": "1::N", "due": "2025-13-01::D"}::JS',
+            "unreadable message: 'due' is not a valid date (YYYY-MM-DD): '2025-13-01'.",
+        ),
+        ('{"type": "say", "text": "x"', "unreadable message: it is not valid JSON (line 1"),
         ('{"type": "bill", "amount": "NaN::N", "due": "2025-01-02::D"}::JS', "decimal number"),
         ('{"type": "bill", "amount": "-1::N", "due": "2025-01-02::D"}::JS', "above 0"),
         ('{"type": "bill", "amount": "1::N", "due": "2025-01-02"}', "due date"),
@@ -189,6 +231,8 @@ async def test_bad_frames_get_an_error_and_the_member_stays(
         reply = await eve.receive_json()
         assert reply["type"] == "error"
         assert error in reply["text"]
+        assert reply["text"].endswith(".")
+        assert "<class" not in reply["text"]  # never Python internals
         await eve.send_json({"type": "say", "text": "still here"})
         assert (await eve.receive_json())["text"] == "still here"
 
@@ -210,7 +254,7 @@ async def test_bad_nicknames_are_denied_with_400(app: Any, url: str) -> None:
             pass  # pragma: no cover
     assert info.value.status == 400
     assert b"nick must be" in info.value.body
-    assert app.members == {}
+    assert await app.roster() == []
 
 
 async def test_other_paths_are_denied_with_404(app: Any) -> None:
@@ -226,12 +270,12 @@ async def test_a_taken_nickname_is_closed_with_4009(app: Any) -> None:
         async with connect(app, "/ws?nick=ann") as second:
             assert await second.receive_json() == {
                 "type": "error",
-                "text": "the nickname 'ann' is taken",
+                "text": "the nickname 'ann' is taken.",
             }
             with pytest.raises(WebSocketDisconnect) as info:
                 await second.receive_text()
             assert (info.value.code, info.value.reason) == (4009, "nickname taken")
-        assert list(app.members) == ["ann"]
+        assert await app.roster() == ["ann"]
         await first.send_json({"type": "say", "text": "still alone"})
         assert (await first.receive_json())["text"] == "still alone"
 
@@ -244,4 +288,4 @@ async def test_a_member_that_vanishes_is_removed(app: Any) -> None:
             await join(stay, "gone", ["gone", "stay"])
             await gone.close(1001, "tab closed")
         assert await stay.receive_json() == {"type": "leave", "nick": "gone", "users": ["stay"]}
-        assert list(app.members) == ["stay"]
+        assert await app.roster() == ["stay"]

@@ -1,7 +1,16 @@
 """The chat demo in a real browser: Debian's headless Chromium driven by Playwright.
 
-Starts examples/chat under uvicorn on a free 127.0.0.1 port, opens two tabs with two nicknames
-and checks what each one shows. Needs ``/usr/bin/chromium`` (``apt-get install chromium``; never
+Starts examples/chat under uvicorn on a free 127.0.0.1 port (its lifespan runs the hub), opens
+two tabs with two nicknames and checks what each one shows: the roster (``hub.presence()``),
+lines, a typed bill, a bad amount's error, a taken nickname, a leave.
+
+A stalled tab is not shown here because Chromium does not let a test stall a page's socket:
+freezing the tab's main thread (a 20 s busy loop) or DevTools network throttling
+(``Network.emulateNetworkConditions``) both leave Chromium's network service reading the
+socket, and it took 12,000 chat lines (about 7 MB) for the frozen tab without any
+backpressure reaching the server, so the hub rightly saw a client that keeps up. The proof that
+a stalled client cannot stall the room is ``e2e/test_fanout.py``, with a client that really
+stops reading its socket. Needs ``/usr/bin/chromium`` (``apt-get install chromium``; never
 ``playwright install``) and requirements/browser.txt; ``scripts/ci-browser`` does all of it.
 ``CHROMIUM`` overrides the browser path, ``CHAT_SCREENSHOT`` where the screenshot goes.
 """
@@ -144,6 +153,15 @@ def test_two_tabs_chat_with_typed_bill(browser: Browser, chat_url: str) -> None:
     expect(wire).to_have_text(re.compile(r'^\{"type":"bill",.*\}::JS$'))
     assert '"amount":"12.50::N"' in wire.text_content()  # type: ignore[operator]
     expect(bob.locator("#log li.bill .typed .value").first).to_have_text("12.50")
+
+    # a bad amount is answered with a sentence that names it, not Python internals
+    bob.fill("#amount", "12,5x")
+    bob.fill("#due", "2025-01-02")
+    bob.click("#bill")
+    error = bob.locator("#log li.error").last
+    expect(error).to_contain_text("unreadable message: 'amount' is not a valid decimal number")
+    assert "<class" not in (error.text_content() or "")
+    expect(alice.locator("#log li.error")).to_have_count(0)  # only the sender is told
 
     # a nickname already in the room is refused with the server's close code and reason
     again = browser.new_page()
