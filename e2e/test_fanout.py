@@ -38,11 +38,15 @@ class Stall:
 
     send_waits: bool  # raw ASGI: send() eventually waits (backpressure reaches the app)
     publishes: int  # 8 KB publishes the stalled-client test makes (enough to fill the buffers)
+    # The ended stalled client, once it reads again, gets its in-order prefix, then: the hub's
+    # close frame (1013), or no close frame (1006) where the server drops a connection whose
+    # application returned while that close still waited behind the client's buffers.
+    close_frame: bool = True
 
 
 STALL: dict[str, Stall] = {
-    "uvicorn-websockets-sansio": Stall(send_waits=True, publishes=800),
-    "uvicorn-wsproto": Stall(send_waits=True, publishes=800),
+    "uvicorn-websockets-sansio": Stall(send_waits=True, publishes=800, close_frame=False),
+    "uvicorn-wsproto": Stall(send_waits=True, publishes=800, close_frame=False),
     "uvicorn-websockets": Stall(send_waits=True, publishes=800),
     "hypercorn": Stall(send_waits=True, publishes=800),
     "daphne": Stall(send_waits=False, publishes=800),
@@ -230,11 +234,14 @@ async def test_a_member_that_stops_reading_is_closed_while_the_others_finish(
         assert closed is None
         assert (len(small), len(large)) == (PUBLISHES, fed)
         return
-    assert isinstance(closed, Close), (
-        f"the stalled client got {len(large)} feed frames, then {closed}"
-    )
-    assert (closed.code, closed.reason) == (1013, "slow consumer")
     assert len(large) < fed
+    if stall.close_frame:
+        assert isinstance(closed, Close), (
+            f"the stalled client got {len(large)} feed frames, then {closed}"
+        )
+        assert (closed.code, closed.reason) == (1013, "slow consumer")
+    else:  # the connection ended without a close frame (1006), after the in-order prefix
+        assert closed is None, closed
     seen = await client.report(stalled_id, timeout=10)
     assert seen["end_reason"] == "slow consumer", seen
     assert [seen["close_code"], seen["close_reason"]] == [1013, "slow consumer"], seen
@@ -262,8 +269,11 @@ async def closed_within(ws: ClientConnection, timeout: float, client: Client) ->
 
 
 async def test_the_hub_stopping_closes_every_member_with_1001(
-    client: Client, delivers: Delivers
+    client: Client, delivers: Delivers, server_name: str
 ) -> None:
+    """Every member's client gets 1001 "going away"; daphne's WebSocket library refuses any
+    code but 1000 and 3000-4999, so there the hub falls back to 1000 (the handlers see 1001)."""
+    expected_code = 1000 if server_name == "daphne" else 1001
     topic = f"room-{new_id()}"
     async with joined(client, topic, MEMBERS) as members:
         async with client.connect("/hub-stop") as stopper:
@@ -274,7 +284,7 @@ async def test_the_hub_stopping_closes_every_member_with_1001(
                 await closed_within(ws, 10, client)
             assert info.value.rcvd is not None
             reason = "going away" if delivers.app_close_reason else ""
-            assert (info.value.rcvd.code, info.value.rcvd.reason) == (1001, reason)
+            assert (info.value.rcvd.code, info.value.rcvd.reason) == (expected_code, reason)
         for report_id, _ in members:
             seen = await client.report(report_id)
             assert seen["end_reason"] == "going away", seen

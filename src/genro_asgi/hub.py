@@ -367,13 +367,14 @@ class Member:
         """Close the connection with the hub's code and reason, within ``flush_timeout``."""
         assert self._end is not None
         closing = asyncio.get_running_loop().create_task(self._ws._end(*self._end))
-        # The task's first step (which marks the WebSocket DISCONNECTED) runs before the
-        # timeout can fire, even with a flush_timeout of 0.
+        # The task's first step (which marks the WebSocket DISCONNECTED and wakes the handler's
+        # receive) runs before the timeout can fire, even with a flush_timeout of 0.
         done, _ = await asyncio.wait((closing,), timeout=self._hub.flush_timeout)
         if not done:
-            closing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await closing
+            # A client that reads nothing: the close waits behind its buffers. It stays queued
+            # in the server (the hub tracks it and cancels it when it stops), so a client that
+            # reads again gets the frames it was sent, then the close with the hub's code.
+            self._hub._background(closing)
 
     def _cancelled_writer(self, writer: asyncio.Task[None]) -> None:
         if writer.cancelled() and self._writer is writer:
