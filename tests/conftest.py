@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
+
+from .redis_server import RedisServer
 
 HOT_PATHS = ("headers", "query", "dispatch")
 
@@ -141,3 +144,14 @@ def query_pair() -> ModulePair:
 @pytest.fixture(scope="session", params=_PAIR)
 def dispatch_pair() -> ModulePair:
     return _pair("dispatch")
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` of this test's own on a free 127.0.0.1 port, stopped after it."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
