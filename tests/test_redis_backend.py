@@ -20,10 +20,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import redis
-import redis.asyncio as aioredis
 
-from .redis_server import RedisServer
+from .redis_server import RedisServer, missing
+
+try:
+    import redis
+    import redis.asyncio as aioredis
+except ImportError:  # pragma: no cover - scripts/test installs it
+    missing("The redis package (pip install genro-asgi[redis])")
 
 TEXT, BYTES = 0, 1
 
