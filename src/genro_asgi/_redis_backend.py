@@ -493,21 +493,30 @@ class RedisBackend:
                 f"max_frame ({self.max_frame} bytes)."
             )
         self._seq[topic] = seq
-        assert self._loop is not None
-        fut: asyncio.Future[None] = self._loop.create_future()
+        loop = self._loop
+        assert loop is not None
+        fut: asyncio.Future[None] = loop.create_future()
         item = (self._channel(topic), data, fut)
         self._outbox.append(item)
         self._pub_wake.set()
+        timer = loop.call_later(self.timeout, self._expire, item)
         try:
-            await asyncio.wait_for(asyncio.shield(fut), self.timeout)
-        except asyncio.TimeoutError:
-            # Not sent yet: it never will be. Already sent: Redis may or may not have it (the
-            # receivers then see the next sequence number jump: a gap).
-            with contextlib.suppress(ValueError):
-                self._outbox.remove(item)
-            raise ConnectionError(
-                f"Redis did not confirm the publish within {self.timeout} s."
-            ) from None
+            await fut
+        finally:
+            timer.cancel()
+
+    def _expire(self, item: tuple[bytes, bytes, asyncio.Future[None]]) -> None:
+        """A publish Redis did not confirm within ``timeout``: not sent yet, it never will be;
+        already sent, Redis may or may not have it (receivers then see the next sequence number
+        jump: a gap)."""
+        fut = item[2]
+        if fut.done():
+            return
+        with contextlib.suppress(ValueError):
+            self._outbox.remove(item)
+        fut.set_exception(
+            ConnectionError(f"Redis did not confirm the publish within {self.timeout} s.")
+        )
 
     async def _publisher(self) -> None:
         """Send the queued publishes in order, pipelined on one connection."""
@@ -543,7 +552,6 @@ class RedisBackend:
                     for _, _, fut in batch:
                         if not fut.done():
                             fut.set_exception(error)
-                            fut.exception()  # retrieved here: a timed-out publish left it
 
     # ---- presence ---------------------------------------------------------------------------
 
