@@ -8,10 +8,11 @@ module level, for that reason.
 Fixtures (the multidict/propcache pattern):
 
 - ``implementation``: an ``Implementation``, parametrized ``c-extension`` / ``pure-python``;
-- ``headers_module``, ``query_module``, ``dispatch_module``: that implementation's module for
-  one hot path (``genro_asgi._headers_c`` or ``genro_asgi._headers_py``, ...);
-- ``headers_pair``, ``query_pair``, ``dispatch_pair``: a ``ModulePair`` (``pure``, ``compiled``)
-  for differential tests.
+- ``headers_module``, ``query_module``, ``dispatch_module``, ``fanout_module``: that
+  implementation's module for one hot path (``genro_asgi._headers_c`` or
+  ``genro_asgi._headers_py``, ...);
+- ``headers_pair``, ``query_pair``, ``dispatch_pair``, ``fanout_pair``: a ``ModulePair``
+  (``pure``, ``compiled``) for differential tests.
 
 Every test that touches a compiled module carries the ``c_extension`` marker (the fixtures add
 it): under ``--c-extensions`` it FAILS when the module is missing (ImportError, never a skip);
@@ -30,7 +31,7 @@ import pytest
 
 from .redis_server import RedisServer
 
-HOT_PATHS = ("headers", "query", "dispatch")
+HOT_PATHS = ("headers", "query", "dispatch", "fanout")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ def dispatch_module(implementation: Implementation) -> ModuleType:
     return implementation.module("dispatch")
 
 
+@pytest.fixture(scope="session")
+def fanout_module(implementation: Implementation) -> ModuleType:
+    return implementation.module("fanout")
+
+
 _PAIR = [pytest.param("pair", id="pure-vs-compiled", marks=pytest.mark.c_extension)]
 
 
@@ -144,6 +150,11 @@ def query_pair() -> ModulePair:
 @pytest.fixture(scope="session", params=_PAIR)
 def dispatch_pair() -> ModulePair:
     return _pair("dispatch")
+
+
+@pytest.fixture(scope="session", params=_PAIR)
+def fanout_pair() -> ModulePair:
+    return _pair("fanout")
 
 
 @pytest.fixture

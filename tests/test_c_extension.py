@@ -16,6 +16,16 @@ SWITCHED = {
     "headers": ("Headers", "headers_from_scope"),
     "query": ("QueryParams", "query_params_from_scope"),
     "dispatch": ("text_payload", "bytes_payload", "data_payload", "disconnect_exception"),
+    "fanout": (
+        "Outbox",
+        "fanout",
+        "CLOSE",
+        "DROP_OLDEST",
+        "DROP_NEWEST",
+        "QUEUED",
+        "DROPPED",
+        "FULL",
+    ),
 }
 
 
@@ -78,6 +88,14 @@ def test_websocket_uses_compiled_dispatch() -> None:
 
 
 @pytest.mark.c_extension
+def test_hub_uses_compiled_fanout() -> None:
+    from genro_asgi import _fanout_c, hub
+
+    assert hub.Outbox is _fanout_c.Outbox
+    assert hub.fanout is _fanout_c.fanout
+
+
+@pytest.mark.c_extension
 def test_module_report_says_compiled() -> None:
     out = run_report()
     for hot_path in HOT_PATHS:
@@ -97,10 +115,12 @@ def test_no_extensions_at_import_time_selects_the_twins() -> None:
 def test_no_extensions_switches_hand_out_the_twins() -> None:
     code = (
         "import genro_asgi, genro_asgi._headers_py as h, genro_asgi._query_py as q, "
-        "genro_asgi._dispatch_py as d, genro_asgi.websocket as w\n"
+        "genro_asgi._dispatch_py as d, genro_asgi.websocket as w, genro_asgi._fanout_py as f, "
+        "genro_asgi.hub as hub\n"
         "assert genro_asgi.COMPILED is False\n"
         "assert genro_asgi.Headers is h.Headers and genro_asgi.QueryParams is q.QueryParams\n"
         "assert w.text_payload is d.text_payload and w.bytes_payload is d.bytes_payload\n"
+        "assert hub.Outbox is f.Outbox and hub.fanout is f.fanout\n"
         "print('ok')"
     )
     environ = {**os.environ, "GENRO_ASGI_NO_EXTENSIONS": "1"}

@@ -273,3 +273,63 @@ def test_dispatch() -> None:
         raises(AttributeError, module.disconnect_exception, None)
 
     assert_flat(exercise, reason)
+
+
+class Waiter:
+    """Stands in for a writer's future."""
+
+    __slots__ = ("result",)
+
+    def __init__(self) -> None:
+        self.result: object = None
+
+    def set_result(self, value: object) -> None:
+        self.result = value
+
+
+class BrokenWaiter:
+    def set_result(self, value: object) -> None:
+        raise RuntimeError("broken waiter")
+
+
+def test_fanout() -> None:
+    module = COMPILED.module("fanout")
+    outbox_cls, fanout = module.Outbox, module.fanout
+    shared = {"type": "websocket.send", "text": "long-lived"}
+
+    def exercise() -> None:
+        keys = [object() for _ in range(4)]
+        outboxes = {
+            key: outbox_cls(2, policy) for key, policy in zip(keys, (0, 1, 2, 0), strict=True)
+        }
+        boxes = list(outboxes.values())
+        boxes[3].closed = True
+        for n in range(4):  # fill, then every policy's full path
+            boxes[0].waiter = Waiter()
+            message = {"type": "websocket.send", "text": str(n)}  # fresh each time
+            queued, full = fanout(outboxes, message, keys[1] if n == 2 else None)
+            assert queued <= 3
+            assert full is None or full == [keys[0]]
+            fanout(outboxes, shared, None)
+        assert boxes[0].push(shared) == module.FULL
+        assert boxes[1].push({"fresh": [1]}) == module.QUEUED
+        assert boxes[2].push(shared) == module.DROPPED
+        assert boxes[3].push(shared) == module.DROPPED
+        assert boxes[1].take() is not None
+        boxes[1].clear()
+        assert boxes[1].take() is None
+        boxes[2].__init__(3, 1)  # re-initialised: the old ring is released
+        assert len(boxes[2]) == 0
+        boxes[0].waiter = BrokenWaiter()
+        boxes[0].clear()
+        raises(RuntimeError, fanout, outboxes, {"fresh": "x"}, None)
+        raises(TypeError, fanout, {object(): "not an outbox"}, shared, None)
+        raises(TypeError, fanout, None, shared, None)
+        raises(ValueError, outbox_cls, 0, 0)
+        raises(ValueError, outbox_cls, 1, 7)
+        # An outbox dropped while it still holds frames releases them.
+        holder = outbox_cls(3, 0)
+        holder.push([shared])
+        holder.push({"fresh": object()})
+
+    assert_flat(exercise, shared)

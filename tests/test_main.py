@@ -12,7 +12,7 @@ import pytest
 import genro_asgi
 from genro_asgi import __main__ as main_module
 
-HOT_PATHS = ("headers", "query", "dispatch")
+HOT_PATHS = ("headers", "query", "dispatch", "fanout")
 
 
 def run(*args: str, no_extensions: bool | None) -> str:
@@ -59,13 +59,14 @@ def test_default_reports_what_is_really_imported() -> None:
     flags = run(
         "-c",
         "import genro_asgi, genro_asgi._headers as h, genro_asgi._query as q, "
-        "genro_asgi._dispatch as d; print(h.COMPILED, q.COMPILED, d.COMPILED, genro_asgi.COMPILED)",
+        "genro_asgi._dispatch as d, genro_asgi._fanout as f; "
+        "print(h.COMPILED, q.COMPILED, d.COMPILED, f.COMPILED, genro_asgi.COMPILED)",
         no_extensions=False,
     ).split()
     lines = implementation_lines(output)
-    expected = ["compiled" if flag == "True" else "pure-Python" for flag in flags[:3]]
+    expected = ["compiled" if flag == "True" else "pure-Python" for flag in flags[:4]]
     assert [lines[name] for name in HOT_PATHS] == expected
-    assert lines["COMPILED"] == flags[3] == str(all(flag == "True" for flag in flags[:3]))
+    assert lines["COMPILED"] == flags[4] == str(all(flag == "True" for flag in flags[:4]))
     assert "GENRO_ASGI_NO_EXTENSIONS: not set" in output
 
 

@@ -25,6 +25,8 @@ PUBLIC = {
     "genro_asgi.exceptions": ["WebSocketDisconnect", "WebSocketException"],
     "genro_asgi.types": ["Scope", "Message", "Receive", "Send"],
 }
+#: Public names of genro_asgi.hub imported eagerly; RedisBackend is lazy (see test_hub.py).
+HUB = ["Hub", "Member", "MemoryBackend"]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC)
@@ -35,9 +37,17 @@ def test_module_exports(module_name: str) -> None:
         assert getattr(module, name) is getattr(genro_asgi, name), name
 
 
+def test_hub_module_exports() -> None:
+    module = importlib.import_module("genro_asgi.hub")
+    assert sorted(module.__all__) == sorted(HUB)  # RedisBackend: lazy, outside __all__
+    for name in HUB:
+        assert getattr(module, name) is getattr(genro_asgi, name), name
+
+
 def test_package_reexports_everything() -> None:
     names = {name for names in PUBLIC.values() for name in names}
-    assert set(genro_asgi.__all__) == names | {"__version__", "COMPILED"}
+    expected = names | {*HUB, "__version__", "COMPILED"}
+    assert set(genro_asgi.__all__) == expected
     for name in genro_asgi.__all__:
         assert hasattr(genro_asgi, name), name
 

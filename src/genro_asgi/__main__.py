@@ -5,10 +5,10 @@ from __future__ import annotations
 import platform
 import sys
 
-from . import COMPILED, __version__, _dispatch, _headers, _json, _query
+from . import COMPILED, __version__, _dispatch, _fanout, _headers, _json, _query
 from ._compat import NO_EXTENSIONS
 
-HOT_PATHS = {"headers": _headers, "query": _query, "dispatch": _dispatch}
+HOT_PATHS = {"headers": _headers, "query": _query, "dispatch": _dispatch, "fanout": _fanout}
 
 
 def report() -> str:

@@ -700,5 +700,42 @@ class WebSocket:
     def __repr__(self) -> str:
         return f"<WebSocket {self.path!r} {self._state.name}>"
 
+    # -- hub hooks (genro_asgi.hub, issue 12) -------------------------------------------------
+
+    async def _send_message(self, message: Message) -> None:
+        """Send an already-built ``websocket.send`` message (the hub shares one dict among every
+        member of a publish): the checks and the client-gone handling of ``send_*``, no payload
+        check.
+
+        Raises:
+            RuntimeError: not connected.
+            WebSocketDisconnect: the client is gone (1006) or had disconnected.
+        """
+        if not self._direct:
+            self._send_slow("send")
+        send = self._send
+        try:
+            await send(message)
+        except OSError:
+            self._lost(WebSocketDisconnect(_ABNORMAL))
+        if not self._direct:
+            self._count_send()
+
+    async def _end(self, code: int, reason: str) -> None:
+        """End the connection from the application side as if the client had left with
+        ``(code, reason)``: send ``websocket.close`` (the reason only where the server takes it),
+        then every later ``receive_*``/``send_*`` raises ``WebSocketDisconnect(code, reason)``.
+        Never raises for ``OSError``; does nothing once DISCONNECTED."""
+        if self._state is _DISCONNECTED:
+            return
+        message: Message = {"type": "websocket.close", "code": code}
+        if reason and self._spec() >= (2, 3):
+            message["reason"] = reason
+        self._closing(code, reason)
+        self._client_left = True  # _refuse() now raises WebSocketDisconnect(code, reason)
+        send = self._send
+        with contextlib.suppress(OSError):  # the client is already gone: (code, reason) stay
+            await send(message)
+
 
 __all__ = ["WebSocket", "WebSocketState"]

@@ -1,0 +1,137 @@
+"""Differential tests: the compiled fan-out queues, drops, counts and wakes exactly as its twin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from .conftest import ModulePair
+
+
+class Waiter:
+    """Stands in for the writer's future: records when it is resolved."""
+
+    def __init__(self, log: list[Any], name: int) -> None:
+        self.log = log
+        self.name = name
+
+    def set_result(self, value: Any) -> None:
+        self.log.append(("woken", self.name, value))
+
+
+class Key:
+    """A dict key (the hub's Member) compared by identity."""
+
+    def __init__(self, name: int) -> None:
+        self.name = name
+
+
+def run(module: Any, configs: list[tuple[int, int]], ops: list[tuple[Any, ...]]) -> list[Any]:
+    """Apply ``ops`` to outboxes built from ``configs``; the log of everything observable."""
+    log: list[Any] = []
+    keys = [Key(n) for n in range(len(configs))]
+    outboxes = {
+        key: module.Outbox(size, policy) for key, (size, policy) in zip(keys, configs, strict=True)
+    }
+    boxes = list(outboxes.values())
+    for op in ops:
+        kind, index = op[0], op[1] % len(boxes)
+        box = boxes[index]
+        if kind == "fanout":
+            exclude = keys[index] if op[2] else None
+            queued, full = module.fanout(outboxes, op[3], exclude)
+            log.append(("fanout", queued, None if full is None else [k.name for k in full]))
+        elif kind == "push":
+            log.append(("push", box.push(op[3])))
+        elif kind == "take":
+            log.append(("take", box.take()))
+        elif kind == "clear":
+            box.clear()
+        elif kind == "close":
+            box.closed = True
+        elif kind == "park":
+            box.waiter = Waiter(log, index)
+        elif kind == "sent":
+            box.sent += 1
+        log.append([(len(b), b.dropped, b.sent, b.closed, b.waiter is None) for b in boxes])
+    for box in boxes:  # drain: the order of what is left
+        log.append(("left", [box.take() for _ in range(len(box))], box.take()))
+    return log
+
+
+CONFIGS = st.lists(st.tuples(st.integers(1, 4), st.sampled_from([0, 1, 2])), min_size=1, max_size=5)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["fanout", "fanout", "fanout", "push", "take", "clear", "close", "park", "sent"]
+        ),
+        st.integers(0, 4),
+        st.booleans(),
+        st.integers(0, 1000),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(configs=CONFIGS, ops=OPS)
+def test_compiled_agrees_with_pure(fanout_pair: ModulePair, configs: Any, ops: Any) -> None:
+    assert run(fanout_pair.compiled, configs, ops) == run(fanout_pair.pure, configs, ops)
+
+
+def test_the_table_of_policies(fanout_pair: ModulePair) -> None:
+    """A fixed case per policy, so a failure reads without hypothesis."""
+    ops = [("park", 0, False, 0)] + [("fanout", 0, False, n) for n in range(5)]
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        log = run(module, [(2, 0), (2, 1), (2, 2)], ops)
+        fanouts = [entry for entry in log if isinstance(entry, tuple) and entry[0] == "fanout"]
+        assert fanouts == [
+            ("fanout", 3, None),
+            ("fanout", 3, None),
+            ("fanout", 1, [0]),  # close: ended; drop_oldest: queued; drop_newest: dropped
+            ("fanout", 1, [0]),
+            ("fanout", 1, [0]),
+        ]
+        assert ("woken", 0, None) in log
+        assert log[-3:] == [("left", [0, 1], None), ("left", [3, 4], None), ("left", [0, 1], None)]
+
+
+def test_constants_agree(fanout_pair: ModulePair) -> None:
+    for name in ("CLOSE", "DROP_OLDEST", "DROP_NEWEST", "QUEUED", "DROPPED", "FULL"):
+        assert getattr(fanout_pair.pure, name) == getattr(fanout_pair.compiled, name), name
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((0, 0), "max_queue"),
+        ((True, 0), "max_queue"),
+        ((1.0, 0), "max_queue"),
+        ((1, 3), "on_full"),
+        ((1, "close"), "on_full"),
+    ],
+)
+def test_constructor_errors_agree(fanout_pair: ModulePair, args: Any, match: str) -> None:
+    errors = []
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        with pytest.raises(ValueError, match=match) as raised:
+            module.Outbox(*args)
+        errors.append(str(raised.value))
+    assert errors[0] == errors[1]
+
+
+def test_a_waiter_that_raises_propagates_alike(fanout_pair: ModulePair) -> None:
+    class Broken:
+        def set_result(self, value: Any) -> None:
+            raise RuntimeError("broken waiter")
+
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        box = module.Outbox(2, 0)
+        box.waiter = Broken()
+        with pytest.raises(RuntimeError, match="broken waiter"):
+            module.fanout({1: box}, "m", None)
+        assert len(box) == 1  # queued before the wake failed
+        assert box.waiter is None
