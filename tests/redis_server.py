@@ -10,6 +10,7 @@ tested by cibuildwheel on a platform without a Redis) they are skipped, saying w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,15 @@ def missing(what: str) -> None:
     if REQUIRED:
         pytest.fail(message)
     pytest.skip(message, allow_module_level=True)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait (bounded in time: network I/O is involved) until ``predicate()`` holds, else fail."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s")
+        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:

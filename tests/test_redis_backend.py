@@ -15,13 +15,13 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from .redis_server import RedisServer, missing
+from .redis_server import RedisServer, missing, until
 
 try:
     import redis
@@ -50,15 +50,6 @@ class Recorder:
 
     def gapped(self, topic: str) -> bool:
         return any(topic in g for g in self.gaps)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (bounded) until ``predicate()`` holds, else fail."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout} s")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture(scope="module")
