@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -23,6 +25,7 @@ except ImportError:  # pragma: no cover - scripts/test installs it
     missing("The redis package (pip install genro-asgi[redis])")
 
 from genro_asgi import hub as hub_module
+from genro_asgi._redis_backend import RedisBackend
 from genro_asgi.hub import Hub
 
 from .hub_peer import Peer, member_of
@@ -41,8 +44,8 @@ def fanout_impl(fanout_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> M
 @contextlib.asynccontextmanager
 async def two_hubs(url: str, **hub: Any) -> AsyncIterator[tuple[Hub, Hub]]:
     async with (
-        Hub(hub_module.RedisBackend(url, **FAST), **hub) as a,
-        Hub(hub_module.RedisBackend(url, **FAST), **hub) as b,
+        Hub(RedisBackend(url, **FAST), **hub) as a,
+        Hub(RedisBackend(url, **FAST), **hub) as b,
     ):
         yield a, b
 
@@ -59,12 +62,17 @@ async def publish_until_it_works(hub: Hub, topic: str, text: str, timeout: float
 
 
 def test_redis_backend_is_exported_lazily() -> None:
-    import genro_asgi
-    from genro_asgi._redis_backend import RedisBackend
-
-    assert hub_module.RedisBackend is RedisBackend
-    assert genro_asgi.RedisBackend is RedisBackend
-    assert "RedisBackend" not in genro_asgi.__all__
+    """In a fresh interpreter: the hub module and the package hand out the real class."""
+    code = (
+        "import sys, genro_asgi, genro_asgi.hub as hub\n"
+        "assert 'redis' not in sys.modules\n"
+        "from genro_asgi._redis_backend import RedisBackend\n"
+        "assert hub.RedisBackend is RedisBackend and genro_asgi.RedisBackend is RedisBackend\n"
+        "assert 'RedisBackend' not in genro_asgi.__all__\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.stdout == b"ok\n", result.stderr
 
 
 async def test_members_on_both_hubs_get_every_publish_in_order(redis_server: RedisServer) -> None:
