@@ -538,3 +538,67 @@ def test_importing_genro_asgi_never_imports_redis() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"[]\n"
+
+
+async def test_many_concurrent_joins_all_reach_presence(pair: Pair) -> None:
+    """More concurrent presence writes than connections: they wait for one, none fails."""
+    a, _, b, _ = pair
+    await asyncio.gather(*(a.add_presence("room", str(i), {"n": i}) for i in range(300)))
+    await asyncio.gather(*(b.add_presence("room", str(i), {"n": -i}) for i in range(1, 201)))
+    assert sorted(m["n"] for m in await b.presence("room")) == list(range(-200, 0)) + list(
+        range(300)
+    )
+    await asyncio.gather(*(a.remove_presence("room", str(i)) for i in range(300)))
+    assert len(await a.presence("room")) == 200
+
+
+async def test_presence_changed_while_redis_is_down_is_written_when_it_is_back(
+    rb: ModuleType, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = rb.RedisBackend(redis_server.url, presence_ttl=0.6, reconnect_max=0.1, timeout=0.5)
+    await a.start(Recorder())
+    try:
+        await a.add_presence("room", "1", {"nick": "ann"})
+        await a.add_presence("room", "2", {"nick": "bob"})
+        redis_server.kill()
+        await a.add_presence("room", "3", {"nick": "cid"})  # never fails: kept, written later
+        await a.remove_presence("room", "1")
+        await a.add_presence("lobby", "1", {"nick": "dan"})
+        assert "not written to Redis yet" in caplog.text
+        assert "not removed from Redis yet" in caplog.text
+        redis_server.start()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                room = sorted(m["nick"] for m in await a.presence("room"))
+                if room == ["bob", "cid"] and await a.presence("lobby") == [{"nick": "dan"}]:
+                    break
+            except ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "presence was not written after the outage"
+            await asyncio.sleep(0.05)
+    finally:
+        await a.stop()
+
+
+async def test_a_stopped_backend_starts_again(rb: ModuleType, redis_server: RedisServer) -> None:
+    a, b = rb.RedisBackend(redis_server.url), rb.RedisBackend(redis_server.url)
+    ra, rb_ = Recorder(), Recorder()
+    await a.start(ra)
+    await b.start(rb_)
+    try:
+        await b.subscribe("t")
+        await a.publish("t", TEXT, "one")
+        await until(lambda: len(rb_.frames) == 1)
+        await b.stop()
+        await b.stop()  # twice: nothing happens
+        with pytest.raises(RuntimeError, match="not started"):
+            await b.subscribe("t")
+        await b.start(rb_)
+        await b.subscribe("t")
+        await a.publish("t", TEXT, "two")
+        await until(lambda: len(rb_.frames) == 2)
+        assert rb_.texts("t") == ["one", "two"]
+    finally:
+        await a.stop()
+        await b.stop()

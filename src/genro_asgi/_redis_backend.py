@@ -10,7 +10,8 @@ Three connections to Redis per process:
   after which it reconnects with bounded exponential backoff and subscribes again;
 - the **publisher**: one connection on which every publish is one ``PUBLISH``, queued in publish
   order and pipelined, so a process's publishes reach Redis in the order of their sequence numbers;
-- a small **command** pool for presence.
+- a **command** pool of 4 connections for presence (more concurrent calls wait for one,
+  within ``timeout``).
 
 Presence: for each topic, a hash ``{prefix}p:{topic}:{process id}`` (member key -> JSON ``info``)
 with a TTL, and a set ``{prefix}pp:{topic}`` of the process ids that have one (an index, kept for
@@ -47,6 +48,7 @@ logger = logging.getLogger("genro_asgi.hub.redis")
 #: keep ``max_frame`` times the burst well under ``client-output-buffer-limit pubsub``.
 DEFAULT_MAX_FRAME: Final = 1 << 20
 
+_PRESENCE_CONNECTIONS: Final = 4  # the command pool's size (presence reads and writes)
 _YIELD_EVERY: Final = 64  # messages read in a row before the listener yields to the loop
 
 
@@ -86,6 +88,7 @@ class RedisBackend:
         "_local_presence",
         "_loop",
         "_outbox",
+        "_presence_dirty",
         "_presence_key",
         "_procs_key",
         "_pub_conn",
@@ -95,7 +98,6 @@ class RedisBackend:
         "_redis",
         "_refresh_task",
         "_seq",
-        "_stopping",
         "_sub_conn",
         "_sub_ready",
         "_topics",
@@ -150,7 +152,6 @@ class RedisBackend:
         self._receiver: Receiver | None = None
         self._redis: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
         # listener
         self._topics: set[str] = set()  # joined topics (wanted, whether subscribed yet or not)
         self._channels: dict[bytes, str] = {}  # channel -> topic, for the joined topics
@@ -171,6 +172,7 @@ class RedisBackend:
         # presence
         self._local_presence: dict[str, dict[str, bytes]] = {}  # topic -> key -> JSON info
         self._refresh_task: asyncio.Task[None] | None = None
+        self._presence_dirty: set[str] = set()  # topics whose last write did not reach Redis
         self._presence_key = f"{prefix}p:"
         self._procs_key = f"{prefix}pp:"
         # The set of a topic's process ids is only an index (liveness is each process's hash
@@ -192,15 +194,21 @@ class RedisBackend:
         """
         if self._receiver is not None:
             raise RuntimeError("This RedisBackend is already started.")
-        self._stopping = False
         self._loop = asyncio.get_running_loop()
-        self._redis = aioredis.Redis.from_url(
+        self._write_lock = asyncio.Lock()  # new ones for this event loop (a restart may use
+        self._pub_wake = asyncio.Event()  # another)
+        # Presence calls share a few connections: many joins at once wait for one (within
+        # ``timeout``) instead of opening a connection each (or failing on the pool's limit).
+        pool = aioredis.BlockingConnectionPool.from_url(
             self.url,
+            max_connections=_PRESENCE_CONNECTIONS,
+            timeout=self.timeout,
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
             retry=Retry(NoBackoff(), 1),  # one retry on a connection Redis closed meanwhile
             health_check_interval=0,
         )
+        self._redis = aioredis.Redis(connection_pool=pool)
         try:
             await self._bounded(self._redis.ping())
             conn = await self._connect_listener()
@@ -220,7 +228,6 @@ class RedisBackend:
         """Stop the tasks, remove this process's presence entries (best effort), disconnect."""
         if self._receiver is None:
             return
-        self._stopping = True
         for task in (self._listen_task, self._pub_task, self._refresh_task):
             if task is not None:
                 task.cancel()
@@ -260,6 +267,7 @@ class RedisBackend:
         self._last.clear()
         self._down_joined.clear()
         self._local_presence.clear()
+        self._presence_dirty.clear()
 
     # ---- subscriptions ----------------------------------------------------------------------
 
@@ -580,6 +588,7 @@ class RedisBackend:
         try:
             await self._bounded(pipe.execute())
         except ConnectionError as exc:
+            self._presence_dirty.add(topic)
             logger.warning("Presence of %r not written to Redis yet: %s", topic, exc)
 
     async def remove_presence(self, topic: str, key: str) -> None:
@@ -597,6 +606,7 @@ class RedisBackend:
         try:
             await self._bounded(pipe.execute())
         except ConnectionError as exc:
+            self._presence_dirty.add(topic)
             logger.warning("Presence of %r not removed from Redis yet: %s", topic, exc)
 
     async def presence(self, topic: str) -> list[dict[str, Any]]:
@@ -636,31 +646,50 @@ class RedisBackend:
         return result
 
     async def _refresh(self) -> None:
-        """Renew this process's presence TTLs; rewrite the entries Redis lost."""
-        ttl = _ms(self.presence_ttl)
+        """Renew this process's presence TTLs; rewrite the entries Redis lost, and the topics
+        whose last presence write did not reach Redis."""
         while True:
             await asyncio.sleep(self.presence_ttl / 3)
-            topics = list(self._local_presence)
-            if not topics or self._redis is None:
+            if self._redis is None:
                 continue
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                for topic in topics:
-                    pipe.pexpire(self._hash_key(topic), ttl)
-                    pipe.sadd(self._procs_key + topic, self.process_id)
-                    pipe.pexpire(self._procs_key + topic, self._index_ttl)
-                results = await self._bounded(pipe.execute())
-                lost = [t for t, ok in zip(topics, results[::3], strict=True) if not ok]
-                if lost:
-                    pipe = self._redis.pipeline(transaction=False)
-                    for topic in lost:
-                        entries: dict[Any, Any] | None = self._local_presence.get(topic)
-                        if entries:
-                            pipe.hset(self._hash_key(topic), mapping=entries)
-                            pipe.pexpire(self._hash_key(topic), ttl)
-                    await self._bounded(pipe.execute())
+                await self._refresh_once()
             except ConnectionError as exc:
                 logger.warning("Could not refresh presence in Redis: %s", exc)
+
+    async def _refresh_once(self) -> None:
+        assert self._redis is not None
+        ttl = _ms(self.presence_ttl)
+        topics = [t for t in self._local_presence if t not in self._presence_dirty]
+        rewrite = set(self._presence_dirty)
+        if topics:
+            pipe = self._redis.pipeline(transaction=False)
+            for topic in topics:
+                pipe.pexpire(self._hash_key(topic), ttl)
+                pipe.sadd(self._procs_key + topic, self.process_id)
+                pipe.pexpire(self._procs_key + topic, self._index_ttl)
+            results = await self._bounded(pipe.execute())
+            rewrite.update(t for t, ok in zip(topics, results[::3], strict=True) if not ok)
+        if not rewrite:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for topic in rewrite:  # this process's whole entry for the topic, as it is locally
+            key = self._hash_key(topic)
+            pipe.delete(key)
+            entries: dict[Any, Any] | None = self._local_presence.get(topic)
+            if entries:
+                pipe.hset(key, mapping=entries)
+                pipe.pexpire(key, ttl)
+                pipe.sadd(self._procs_key + topic, self.process_id)
+                pipe.pexpire(self._procs_key + topic, self._index_ttl)
+            else:
+                pipe.srem(self._procs_key + topic, self.process_id)
+        self._presence_dirty.difference_update(rewrite)
+        try:
+            await self._bounded(pipe.execute())
+        except ConnectionError:
+            self._presence_dirty.update(rewrite)
+            raise
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -689,3 +718,5 @@ async def _close_client(client: aioredis.Redis) -> None:
     close = getattr(client, "aclose", None) or client.close  # aclose() is redis-py >= 5.0.1
     with contextlib.suppress(Exception):
         await close()
+    with contextlib.suppress(Exception):  # a pool given to Redis() is not closed by it
+        await client.connection_pool.disconnect()
