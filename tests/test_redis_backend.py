@@ -173,6 +173,10 @@ async def test_a_receiver_that_raises_does_not_kill_the_listener(
             if payload == "boom":
                 raise RuntimeError("boom")
 
+        def gap(self, topics: Iterable[str]) -> None:
+            super().gap(topics)
+            raise RuntimeError("gap boom")
+
     a, b = rb.RedisBackend(redis_server.url), rb.RedisBackend(redis_server.url)
     rec = Raising()
     await a.start(Recorder())
@@ -183,6 +187,10 @@ async def test_a_receiver_that_raises_does_not_kill_the_listener(
         await a.publish("t", TEXT, "after")
         await until(lambda: len(rec.frames) == 2)
         assert rec.texts("t") == ["boom", "after"]
+        b._report_gap(["t"])  # a gap() that raises is logged, never propagates
+        assert rec.gaps == [["t"]]
+        await a.publish("t", TEXT, "still")
+        await until(lambda: len(rec.frames) == 3)
     finally:
         await a.stop()
         await b.stop()
@@ -602,3 +610,40 @@ async def test_a_stopped_backend_starts_again(rb: ModuleType, redis_server: Redi
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_presence_changed_while_redis_is_frozen_reaches_it_after(
+    rb: ModuleType, redis_server: RedisServer, admin: aioredis.Redis
+) -> None:
+    """A Redis that answers nothing (SIGSTOP) keeps its data: the removal is written after."""
+    a = rb.RedisBackend(redis_server.url, presence_ttl=1.5, timeout=0.3)
+    await a.start(Recorder())
+    assert redis_server.process is not None
+    try:
+        await a.add_presence("room", "1", {"nick": "ann"})
+        await a.add_presence("gone", "1", {"nick": "bob"})
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            await a.remove_presence("gone", "1")  # times out: kept for the refresh task
+            await asyncio.sleep(0.6)  # a refresh fails meanwhile
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while await admin.exists(f"genro-asgi:p:gone:{a.process_id}"):
+            assert time.monotonic() < deadline, "the removal never reached Redis"
+            await asyncio.sleep(0.05)
+        assert await a.presence("gone") == []
+        assert await a.presence("room") == [{"nick": "ann"}]
+    finally:
+        await a.stop()
+
+
+async def test_presence_skips_entries_that_are_not_json_objects(
+    pair: Pair, admin: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, *_ = pair
+    await a.add_presence("room", "1", {"nick": "ann"})
+    key = f"genro-asgi:p:room:{a.process_id}"
+    await admin.hset(key, mapping={"2": b"not json", "3": b"[1, 2]"})
+    assert await a.presence("room") == [{"nick": "ann"}]
+    assert "not JSON" in caplog.text
