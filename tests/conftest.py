@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
+
+from .redis_server import RedisServer
 
 HOT_PATHS = ("headers", "query", "dispatch", "fanout")
 
@@ -152,3 +155,14 @@ def dispatch_pair() -> ModulePair:
 @pytest.fixture(scope="session", params=_PAIR)
 def fanout_pair() -> ModulePair:
     return _pair("fanout")
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` of this test's own on a free 127.0.0.1 port, stopped after it."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
