@@ -8,10 +8,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .hub_peer import Peer, until
 from .transport import make_scope
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "fanout.md"
+if not GUIDE.is_file():  # the installed-wheel runs copy tests/, not docs/ (test_docs_examples too)
+    pytest.skip("the documents are not among these tests' sources", allow_module_level=True)
 
 
 def example() -> str:

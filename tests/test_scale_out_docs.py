@@ -21,6 +21,8 @@ from .hub_peer import Peer
 from .transport import make_scope
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "guide" / "scale-out.md"
+if not DOC.is_file():  # the installed-wheel runs copy tests/, not docs/ (test_docs_examples too)
+    pytest.skip("the documents are not among these tests' sources", allow_module_level=True)
 
 
 def example() -> str:
