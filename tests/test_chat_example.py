@@ -401,9 +401,16 @@ async def test_a_claim_is_refreshed_while_connected(redis_server: Any) -> None:
     try:
         async with room, connect(room, "/ws?nick=kim") as kim:
             await join(kim, "kim", ["kim"])
+            key = "genro-asgi-chat:nick:kim"
+            held = await admin.get(key)
             for _ in range(4):  # 2.4 s: past the TTL, so only the refresh keeps it
                 await asyncio.sleep(0.6)
-                assert await admin.exists("genro-asgi-chat:nick:kim") == 1
+                assert await admin.get(key) == held
+            await admin.delete(key)  # as a Redis restarted empty: the claim is taken again
+            await until_async(lambda: admin.get(key), held)
+            await admin.set(key, b"someone else", ex=5)  # another holds it: left alone
+            await asyncio.sleep(0.8)
+            assert await admin.get(key) == b"someone else"
     finally:
         await admin.aclose()
 
@@ -463,6 +470,15 @@ async def rejoin(
         assert info.value.code == 1013
         await asyncio.sleep(0.2)
     raise AssertionError(f"{nick} could not join in 10 tries")
+
+
+async def until_async(read: Any, expected: Any, timeout: float = 5.0) -> None:
+    """Wait (bounded) until ``await read()`` returns ``expected``."""
+    for _ in range(int(timeout / 0.05)):
+        if await read() == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{expected!r} not read within {timeout} s")
 
 
 async def until_json(session: WebSocketTestSession, expected: dict[str, Any]) -> None:

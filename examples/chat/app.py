@@ -185,6 +185,7 @@ _REFRESH = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+_RECLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end return 0"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -227,12 +228,14 @@ class RedisNicks:
     async def _refresh(self, nick: str, token: str) -> None:
         while True:
             await asyncio.sleep(self.ttl / 3)
-            with contextlib.suppress(ConnectionError):  # Redis back within the TTL: kept
-                if not await self._eval(_REFRESH, nick, token, self.ttl):
-                    return  # lost (Redis restarted empty, or the TTL ran out): claim again
-                continue
-            with contextlib.suppress(ConnectionError):
-                await self._eval(_CLAIM, nick, token, token.split(" ")[0], self.ttl)
+            try:
+                if await self._eval(_REFRESH, nick, token, self.ttl):
+                    continue
+                # gone (Redis restarted empty): take it again if free, else another holds it
+                if not await self._eval(_RECLAIM, nick, token, self.ttl):
+                    return
+            except ConnectionError:
+                continue  # Redis down: the next tick tries again
 
     async def release(self, nick: str, token: str) -> None:
         task = self._refreshers.pop(token, None)
