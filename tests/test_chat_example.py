@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import json
 import sys
@@ -18,6 +20,8 @@ pytest.importorskip("genro_tytx", reason="the chat demo needs genro-asgi[tytx]")
 
 from genro_asgi import WebSocketDisconnect
 from genro_asgi.testing import WebSocketDenied, WebSocketTestSession, connect
+
+from .redis_server import until
 
 APP_PATH = Path(__file__).resolve().parent.parent / "examples" / "chat" / "app.py"
 
@@ -289,3 +293,200 @@ async def test_a_member_that_vanishes_is_removed(app: Any) -> None:
             await gone.close(1001, "tab closed")
         assert await stay.receive_json() == {"type": "leave", "nick": "gone", "users": ["stay"]}
         assert await app.roster() == ["stay"]
+
+
+async def test_a_page_of_another_site_is_denied_with_403(app: Any) -> None:
+    other = [("origin", "https://evil.example"), ("host", "127.0.0.1:8000")]
+    with pytest.raises(WebSocketDenied) as info:
+        async with connect(app, "/ws?nick=ann", headers=other):
+            pass  # pragma: no cover
+    assert info.value.status == 403
+    same = [("origin", "http://127.0.0.1:8000"), ("host", "127.0.0.1:8000")]
+    async with connect(app, "/ws?nick=ann", headers=same) as ann:
+        await join(ann, "ann", ["ann"])
+
+
+async def test_a_tab_reconnecting_takes_its_own_nickname_back(app: Any) -> None:
+    async with connect(app, "/ws?nick=ann&session=tab-one-1234") as old:
+        await join(old, "ann", ["ann"])
+        async with connect(app, "/ws?nick=ann&session=tab-two-1234") as other:
+            assert (await other.receive_json())["type"] == "error"
+            with pytest.raises(WebSocketDisconnect) as info:
+                await other.receive_text()
+            assert info.value.code == 4009
+        async with connect(app, "/ws?nick=ann&session=tab-one-1234") as again:
+            await join(again, "ann", ["ann"])  # the roster lists the nickname once
+            await join(old, "ann", ["ann"])
+        # the old connection leaving does not free the claim of the new one: it was replaced
+    async with connect(app, "/ws?nick=ann") as fresh:
+        await join(fresh, "ann", ["ann"])
+
+
+# -- two workers on one Redis --------------------------------------------------------------------
+
+try:
+    import redis.asyncio as aioredis
+except ImportError:  # pragma: no cover - scripts/test installs it
+    aioredis = None
+
+
+@pytest.fixture
+async def workers(redis_server: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """Two rooms as two workers would run them: two hubs on two ``RedisBackend``s, two
+    nickname registries, one real redis-server."""
+    if aioredis is None:
+        from .redis_server import missing
+
+        missing("The redis package (pip install genro-asgi[redis])")
+    one = chat.ChatApp(redis_url=redis_server.url)
+    two = chat.ChatApp(redis_url=redis_server.url)
+    async with one, two:
+        yield one, two
+
+
+async def test_two_workers_share_the_roster_and_the_lines(workers: tuple[Any, Any]) -> None:
+    one, two = workers
+    async with connect(one, "/ws?nick=alice") as alice:
+        await join(alice, "alice", ["alice"])
+        async with connect(two, "/ws?nick=Bob") as bob:
+            await join(bob, "Bob", ["alice", "Bob"])
+            await join(alice, "Bob", ["alice", "Bob"])  # published on the other worker
+            assert await one.roster() == await two.roster() == ["alice", "Bob"]
+            await alice.send_json({"type": "say", "text": "hello from worker one"})
+            await bob.send_json({"type": "say", "text": "hello from worker two"})
+            for session in (alice, bob):
+                lines = [await session.receive_json() for _ in range(2)]
+                assert sorted((line["nick"], line["text"]) for line in lines) == [
+                    ("Bob", "hello from worker two"),
+                    ("alice", "hello from worker one"),
+                ]
+            await bob.send_typed({"type": "bill", "amount": Decimal("9"), "due": date(2025, 5, 1)})
+            bill = await alice.receive_typed()
+            assert (bill["nick"], bill["people"], bill["share"]) == ("Bob", 2, Decimal("4.50"))
+        assert await alice.receive_json() == {"type": "leave", "nick": "Bob", "users": ["alice"]}
+
+
+async def test_a_nickname_taken_on_one_worker_is_refused_on_the_other(
+    workers: tuple[Any, Any], redis_server: Any
+) -> None:
+    one, two = workers
+    admin = aioredis.Redis.from_url(redis_server.url)
+    key = "genro-asgi-chat:nick:ann"
+    try:
+        async with connect(one, "/ws?nick=ann") as first:
+            await join(first, "ann", ["ann"])
+            assert 0 < await admin.ttl(key) <= chat.NICK_TTL  # claimed with SET NX EX
+            async with connect(two, "/ws?nick=ann") as second:
+                assert await second.receive_json() == {
+                    "type": "error",
+                    "text": "the nickname 'ann' is taken.",
+                }
+                with pytest.raises(WebSocketDisconnect) as info:
+                    await second.receive_text()
+                assert (info.value.code, info.value.reason) == (4009, "nickname taken")
+            assert await two.roster() == ["ann"]
+        assert await admin.exists(key) == 0  # deleted on leave
+        async with connect(two, "/ws?nick=ann") as now:  # free again, on the other worker
+            await join(now, "ann", ["ann"])
+    finally:
+        await admin.aclose()
+
+
+async def test_a_claim_is_refreshed_while_connected(redis_server: Any) -> None:
+    admin = aioredis.Redis.from_url(redis_server.url)
+    nicks = chat.RedisNicks(redis_server.url, ttl=1.2)  # refreshed every 0.4 s, 1 s EX
+    from genro_asgi.hub import Hub, RedisBackend
+
+    room = chat.ChatApp(Hub(RedisBackend(redis_server.url)), nicks)
+    try:
+        async with room, connect(room, "/ws?nick=kim") as kim:
+            await join(kim, "kim", ["kim"])
+            key = "genro-asgi-chat:nick:kim"
+            held = await admin.get(key)
+            for _ in range(4):  # 2.4 s: past the TTL, so only the refresh keeps it
+                await asyncio.sleep(0.6)
+                assert await admin.get(key) == held
+            await admin.delete(key)  # as a Redis restarted empty: the claim is taken again
+            await until_async(lambda: admin.get(key), held)
+            await admin.set(key, b"someone else", ex=5)  # another holds it: left alone
+            await asyncio.sleep(0.8)
+            assert await admin.get(key) == b"someone else"
+    finally:
+        await admin.aclose()
+
+
+async def test_redis_lost_closes_with_1013_and_the_rejoin_resyncs_the_roster(
+    workers: tuple[Any, Any], redis_server: Any
+) -> None:
+    one, two = workers
+    async with connect(one, "/ws?nick=alice") as alice:
+        await join(alice, "alice", ["alice"])
+        async with connect(two, "/ws?nick=bob") as bob:
+            await join(bob, "bob", ["alice", "bob"])
+            await join(alice, "bob", ["alice", "bob"])
+            redis_server.kill()
+            for session in (alice, bob):  # a gap: nobody misses messages silently
+                with pytest.raises(WebSocketDisconnect) as info:
+                    await session.receive_text()
+                assert (info.value.code, info.value.reason) == (1013, "missed messages")
+    async with connect(one, "/ws?nick=alice") as early:  # Redis still down: try again later
+        assert (await early.receive_json())["text"] == chat.UNREACHABLE
+        with pytest.raises(WebSocketDisconnect) as info:
+            await early.receive_text()
+        assert (info.value.code, info.value.reason) == (1013, "room unreachable")
+    redis_server.start()
+    await until(lambda: one.hub.backend._sub_ready and two.hub.backend._sub_ready)
+    async with contextlib.AsyncExitStack() as stack:
+        # as the page does: reconnect until joined (the first publish after a Redis restart
+        # may still fail on the old connection: that join is closed with 1013 and retried)
+        alice, _ = await rejoin(stack, one, "alice")
+        bob, users = await rejoin(stack, two, "bob")
+        assert users == ["alice", "bob"]  # the roster again, from both workers
+        await until_json(alice, {"type": "join", "nick": "bob", "users": ["alice", "bob"]})
+        await bob.send_json({"type": "say", "text": "back"})
+        await bob.receive_json()
+        assert (await alice.receive_json())["text"] == "back"
+
+
+async def rejoin(
+    stack: contextlib.AsyncExitStack, app: Any, nick: str
+) -> tuple[WebSocketTestSession, list[str]]:
+    """Connect as ``nick`` until the join is not closed with 1013 (at most 10 tries): the
+    session and the roster its join notice carried."""
+    for _ in range(10):
+        session = await stack.enter_async_context(connect(app, f"/ws?nick={nick}"))
+        frame = await session.receive_json()
+        assert frame["type"] in ("join", "error"), frame
+        if frame["type"] == "join" and frame["nick"] == nick:
+            users = frame["users"]
+            try:  # the join is local first: wait a moment for a 1013 that may follow
+                frame = await asyncio.wait_for(session.receive_json(), 0.3)
+            except asyncio.TimeoutError:
+                return session, users
+            if frame["type"] == "join":
+                raise AssertionError(f"{frame} came before the test expected it")
+        with pytest.raises(WebSocketDisconnect) as info:
+            await session.receive_text()
+        assert info.value.code == 1013
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{nick} could not join in 10 tries")
+
+
+async def until_async(read: Any, expected: Any, timeout: float = 5.0) -> None:
+    """Wait (bounded) until ``await read()`` returns ``expected``."""
+    for _ in range(int(timeout / 0.05)):
+        if await read() == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{expected!r} not read within {timeout} s")
+
+
+async def until_json(session: WebSocketTestSession, expected: dict[str, Any]) -> None:
+    """Read frames until ``expected`` (bounded: at most 20 frames)."""
+    seen = []
+    for _ in range(20):
+        frame = await session.receive_json()
+        if frame == expected:
+            return
+        seen.append(frame)
+    raise AssertionError(f"{expected} not among {seen}")

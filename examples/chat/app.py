@@ -1,12 +1,22 @@
 """A chat room on genro-asgi: a raw ASGI app, no framework, its room a topic of the hub.
 
-GET / serves the page (``index.html`` beside this file); the WebSocket at ``/ws?nick=NAME``
-carries the chat. Run it with ``scripts/demo`` or
-``uvicorn --app-dir examples/chat app:app --host 127.0.0.1 --port 8000``.
+GET / serves the page (``index.html`` beside this file); the WebSocket at
+``/ws?nick=NAME&session=ID`` carries the chat. Run it with ``scripts/demo`` or
+``uvicorn --app-dir examples/chat app:app --host 127.0.0.1 --port 8000``; on two workers
+sharing a Redis with ``scripts/demo --workers 2``, or with ``GENRO_ASGI_REDIS_URL`` set.
 
 The room is one topic of a ``genro_asgi.hub.Hub``, run from the ASGI lifespan: every member
 has a bounded outbox, so a stalled tab cannot stall the room (the hub closes it with 1013
-"slow consumer" once its outbox is full), and the roster is ``hub.presence()``.
+"slow consumer" once its outbox is full), and the roster is ``hub.presence()``. With
+``GENRO_ASGI_REDIS_URL`` set the hub runs on ``RedisBackend``: the room, its roster and its
+nicknames span every worker and host on that Redis; a gap (Redis lost messages) closes the
+members with 1013 "missed messages", and the page reconnects and gets the roster again.
+
+A nickname is claimed for the connection that joined with it: in process (``LocalNicks``)
+on the memory backend, with ``SET key value NX EX ttl`` in Redis (``RedisNicks``), refreshed
+while connected and deleted on leave, so a worker that dies frees its nicknames within the
+TTL. The optional ``session`` (a random id the page keeps for its tab) lets a tab that
+reconnects take its own nickname back before the old connection's claim is gone.
 
 Client → server frames:
 
@@ -23,18 +33,22 @@ chat line such as ``"see you::D"`` must stay a string.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
+import secrets
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from genro_tytx import from_tytx
 
 from genro_asgi import WebSocket, WebSocketDisconnect
-from genro_asgi.hub import Hub, Member
+from genro_asgi.hub import Hub, Member, MemoryBackend
 from genro_asgi.types import Receive, Scope, Send
 
 PAGE = (Path(__file__).parent / "index.html").read_bytes()
@@ -43,7 +57,12 @@ ROOM = "room"
 MAX_TEXT = 500
 MAX_AMOUNT = Decimal("1000000")
 CENT = Decimal("0.01")
+SESSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
 NICK_TAKEN = 4009  # close code when the nickname is already in the room
+TRY_AGAIN = 1013  # close code when the room's Redis is unreachable: the page reconnects
+UNREACHABLE = "the room is unreachable for now (its Redis is down); the page tries again."
+REDIS_URL_ENV = "GENRO_ASGI_REDIS_URL"
+NICK_TTL = 15.0  # seconds a nickname claim lives in Redis without a refresh (presence's TTL)
 #: What each TYTX suffix the room reads stands for, to name a bad value in an error.
 TYPED = {"N": "decimal number", "D": "date (YYYY-MM-DD)", "DHZ": "date and time",
          "DH": "date and time", "H": "time", "L": "whole number", "R": "number",
@@ -106,11 +125,165 @@ def split_bill(amount: Any, people: int) -> Decimal:
     return (amount / people).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+class Nicks(Protocol):
+    """Who holds which nickname: ``claim`` it for a connection, ``release`` it on leave."""
+
+    async def claim(self, nick: str, session: str) -> str | None:
+        """A token for the claim, or None when another connection holds ``nick``."""
+
+    async def release(self, nick: str, token: str) -> None:
+        """Free ``nick`` if ``token`` still holds it."""
+
+    async def close(self) -> None:
+        """Release what the registry holds open."""
+
+
+def claim_token(session: str) -> str:
+    """A claim's value: the tab's ``session`` (may be empty), a space, a random part."""
+    return f"{session} {secrets.token_hex(8)}"
+
+
+def same_session(token: str, session: str) -> bool:
+    return bool(session) and token.startswith(session + " ")
+
+
+class LocalNicks:
+    """The nicknames of this process (memory backend: one process holds the whole room)."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: dict[str, str] = {}
+
+    async def claim(self, nick: str, session: str) -> str | None:
+        held = self._held.get(nick)
+        if held is not None and not same_session(held, session):
+            return None
+        token = self._held[nick] = claim_token(session)
+        return token
+
+    async def release(self, nick: str, token: str) -> None:
+        if self._held.get(nick) == token:
+            del self._held[nick]
+
+    async def close(self) -> None:
+        self._held.clear()
+
+
+#: Take the nickname if free (``SET NX EX``) or held by the same tab's session; else 0.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then return 1 end
+local held = redis.call('GET', KEYS[1])
+if held and ARGV[2] ~= '' and string.sub(held, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+#: Renew the claim's TTL (or delete it) only while this connection still holds it.
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RECLAIM = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end return 0"
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisNicks:
+    """The room's nicknames in Redis, for every worker: ``{prefix}{nick}`` holds the claim
+    with a TTL of ``ttl`` seconds, refreshed every third of it while the connection lasts.
+
+    Raises (``claim``, ``release``): ``ConnectionError`` when Redis is unreachable.
+    """
+
+    __slots__ = ("_redis", "_refreshers", "prefix", "ttl")
+
+    def __init__(self, url: str, *, prefix: str = "genro-asgi-chat:nick:", ttl: float = NICK_TTL):
+        import redis.asyncio as aioredis  # only when the demo runs on Redis
+
+        self._redis = aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._refreshers: dict[str, asyncio.Task[None]] = {}
+        self.prefix = prefix
+        self.ttl = max(1, round(ttl))
+
+    async def _eval(self, script: str, nick: str, *args: str | int) -> int:
+        from redis.exceptions import RedisError
+
+        try:
+            result: int = await self._redis.eval(script, 1, self.prefix + nick, *args)
+        except (RedisError, OSError) as exc:
+            raise ConnectionError(f"Redis is unreachable for the nicknames: {exc}.") from exc
+        return result
+
+    async def claim(self, nick: str, session: str) -> str | None:
+        token = claim_token(session)
+        if not await self._eval(_CLAIM, nick, token, session, self.ttl):
+            return None
+        self._refreshers[token] = asyncio.create_task(self._refresh(nick, token))
+        return token
+
+    async def _refresh(self, nick: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                if await self._eval(_REFRESH, nick, token, self.ttl):
+                    continue
+                # gone (Redis restarted empty): take it again if free, else another holds it
+                if not await self._eval(_RECLAIM, nick, token, self.ttl):
+                    return
+            except ConnectionError:
+                continue  # Redis down: the next tick tries again
+
+    async def release(self, nick: str, token: str) -> None:
+        task = self._refreshers.pop(token, None)
+        if task is not None:
+            task.cancel()
+        await self._eval(_RELEASE, nick, token)
+
+    async def close(self) -> None:
+        for task in self._refreshers.values():
+            task.cancel()
+        self._refreshers.clear()
+        await self._redis.aclose()
+
+
 class ChatApp:
     """The whole demo: the page over HTTP and one chat room over WebSocket."""
 
-    def __init__(self, hub: Hub | None = None) -> None:
-        self.hub = Hub() if hub is None else hub
+    def __init__(
+        self, hub: Hub | None = None, nicks: Nicks | None = None, *, redis_url: str | None = None
+    ) -> None:
+        """On Redis when ``redis_url`` is given (the app below: ``GENRO_ASGI_REDIS_URL``)."""
+        if hub is None:
+            if redis_url:
+                from genro_asgi.hub import RedisBackend
+
+                hub = Hub(RedisBackend(redis_url))
+            else:
+                hub = Hub(MemoryBackend())
+        if nicks is None:
+            nicks = RedisNicks(redis_url) if redis_url else LocalNicks()
+        self.hub = hub
+        self.nicks = nicks
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.hub.stop()
+        finally:
+            await self.nicks.close()
+
+    async def __aenter__(self) -> ChatApp:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -126,10 +299,10 @@ class ChatApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await self.hub.start()
+                await self.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.hub.stop()
+                await self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -148,7 +321,8 @@ class ChatApp:
 
     async def roster(self) -> list[str]:
         """Who is in the room: the nicknames of ``hub.presence(ROOM)``."""
-        return sorted((entry["nick"] for entry in await self.hub.presence(ROOM)), key=str.lower)
+        nicks = {entry["nick"] for entry in await self.hub.presence(ROOM)}  # a tab reconnecting
+        return sorted(nicks, key=str.lower)  # may be there twice for a moment
 
     async def websocket(self, ws: WebSocket) -> None:
         """One member: join, relay lines and bills, leave."""
@@ -159,29 +333,58 @@ class ChatApp:
         if not NICK.fullmatch(nick):
             await ws.deny(400, body=b"nick must be 1-20 letters, digits, '_' or '-'")
             return
-        # The origin check belongs here, before accept(): with ws.origin_allowed() (SPEC
-        # section 4) a page of another site is refused:
-        #     if not ws.origin_allowed(): await ws.deny(403); return
+        session = ws.query_params.get("session", "")
+        if session and not SESSION.fullmatch(session):
+            await ws.deny(400, body=b"session must be 8-64 letters, digits, '_' or '-'")
+            return
+        if not ws.origin_allowed():  # a page of another site (cross-site WebSocket hijacking)
+            await ws.deny(403)
+            return
         await ws.accept()
-        if nick in await self.roster():
+        try:
+            token = await self.nicks.claim(nick, session)
+        except ConnectionError:
+            await ws.send_json({"type": "error", "text": UNREACHABLE})
+            await ws.close(TRY_AGAIN, "room unreachable")
+            return
+        if token is None:
             await ws.send_json({"type": "error", "text": f"the nickname {nick!r} is taken."})
             await ws.close(NICK_TAKEN, "nickname taken")
             return
+        try:
+            await self.member(ws, nick)
+        finally:
+            with contextlib.suppress(ConnectionError):  # Redis down: the claim's TTL frees it
+                await self.nicks.release(nick, token)
+
+    async def member(self, ws: WebSocket, nick: str) -> None:
+        """Join the room (everyone gets the roster: a reconnected page resyncs), relay, leave."""
         ended = None
         try:
             async with self.hub.attach(ws) as member:
                 await member.join(ROOM, info={"nick": nick})
-                users = await self.roster()
-                await self.hub.publish_json(ROOM, {"type": "join", "nick": nick, "users": users})
                 try:
-                    await self.relay(ws, member, nick)
-                finally:
-                    ended = member.end_reason
+                    users = await self.roster()
+                    await self.hub.publish_json(
+                        ROOM, {"type": "join", "nick": nick, "users": users}
+                    )
+                except ConnectionError:  # Redis unreachable: tell the page, which retries
+                    ended = "unreachable"
+                    await member.send_json({"type": "error", "text": UNREACHABLE})
+                else:
+                    try:
+                        await self.relay(ws, member, nick)
+                    finally:
+                        ended = member.end_reason
         except WebSocketDisconnect:
-            pass  # the member left, or the hub ended it (1013 slow consumer, 1001 going away)
-        if ended != "going away":  # the hub is stopping: nobody is left to tell
-            users = await self.roster()
-            await self.hub.publish_json(ROOM, {"type": "leave", "nick": nick, "users": users})
+            pass  # the member left, or the hub ended it (1013 slow consumer or missed
+            # messages, 1001 going away)
+        if ended == "unreachable":  # the outbox is flushed: close after the error
+            await ws.close(TRY_AGAIN, "room unreachable")
+        elif ended != "going away":  # the hub is stopping: nobody is left to tell
+            with contextlib.suppress(ConnectionError):  # Redis down: presence expires it
+                users = await self.roster()
+                await self.hub.publish_json(ROOM, {"type": "leave", "nick": nick, "users": users})
 
     async def relay(self, ws: WebSocket, member: Member, nick: str) -> None:
         """Handle the member's frames until it leaves (``WebSocketDisconnect``)."""
@@ -191,6 +394,9 @@ class ChatApp:
                 if isinstance(frame, bytes):
                     raise ChatError("send text frames: JSON or TYTX JSON.")
                 await self.handle(nick, parse_frame(frame))
+            except ConnectionError:  # the local members got it, the other workers may not
+                text = "the room's Redis is unreachable: your message may not reach everyone."
+                await member.send_json({"type": "error", "text": text})
             except ChatError as exc:
                 await member.send_json({"type": "error", "text": str(exc)})
 
@@ -224,4 +430,4 @@ class ChatApp:
             raise ChatError(f"unknown message type {kind!r}; use 'say' or 'bill'.")
 
 
-app = ChatApp()
+app = ChatApp(redis_url=os.environ.get(REDIS_URL_ENV) or None)
