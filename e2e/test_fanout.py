@@ -39,8 +39,10 @@ class Stall:
     send_waits: bool  # raw ASGI: send() eventually waits (backpressure reaches the app)
     publishes: int  # 8 KB publishes the stalled-client test makes (enough to fill the buffers)
     # The ended stalled client, once it reads again, gets its in-order prefix, then: the hub's
-    # close frame (1013), or no close frame (1006) where the server drops a connection whose
-    # application returned while that close still waited behind the client's buffers.
+    # close frame (1013); where the server drops a connection whose application returned while
+    # that close still waited behind the client's buffers, either that frame or none (1006),
+    # depending on whether it left first (the 20-client smoke run saw 1013, the 200-client
+    # e2e run none).
     close_frame: bool = True
 
 
@@ -240,8 +242,8 @@ async def test_a_member_that_stops_reading_is_closed_while_the_others_finish(
             f"the stalled client got {len(large)} feed frames, then {closed}"
         )
         assert (closed.code, closed.reason) == (1013, "slow consumer")
-    else:  # the connection ended without a close frame (1006), after the in-order prefix
-        assert closed is None, closed
+    else:  # the close frame if it left before the handler returned, else no frame (1006)
+        assert closed is None or (closed.code, closed.reason) == (1013, "slow consumer"), closed
     seen = await client.report(stalled_id, timeout=10)
     assert seen["end_reason"] == "slow consumer", seen
     assert [seen["close_code"], seen["close_reason"]] == [1013, "slow consumer"], seen
