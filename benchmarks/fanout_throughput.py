@@ -137,15 +137,17 @@ def make_naive() -> Callable[..., Awaitable[None]]:
     return app
 
 
-def make_broadcaster() -> Callable[..., Awaitable[None]]:
-    """Starlette + ``broadcaster`` (memory backend), its README's receiver/sender pattern."""
+def make_broadcaster(broadcast: Any = None) -> Callable[..., Awaitable[None]]:
+    """Starlette + ``broadcaster``, its README's receiver/sender pattern, over ``broadcast``
+    (a ``Broadcast``; None: the memory backend). ``redis_fanout.py`` passes its Redis one."""
     import anyio
     from broadcaster import Broadcast
     from starlette.applications import Starlette
     from starlette.routing import WebSocketRoute
     from starlette.websockets import WebSocket
 
-    broadcast = Broadcast("memory://")
+    if broadcast is None:
+        broadcast = Broadcast("memory://")
 
     async def subscriber(websocket: WebSocket) -> None:
         await websocket.accept()

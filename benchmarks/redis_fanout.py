@@ -112,49 +112,18 @@ def make_hub(url: str) -> Any:
 
 
 def make_broadcaster(url: str) -> Any:
-    from contextlib import asynccontextmanager
-
-    import anyio
     from broadcaster import Broadcast
     from broadcaster._backends.redis import RedisBackend
-    from starlette.applications import Starlette
-    from starlette.routing import WebSocketRoute
-    from starlette.websockets import WebSocket
+
+    from benchmarks.fanout_throughput import make_broadcaster as broadcaster_app
 
     class Patched(RedisBackend):  # type: ignore[misc]
         async def subscribe(self, channel: str) -> None:
             await self._pubsub.subscribe(channel)
             self._ready.set()
 
-    broadcast = Broadcast(backend=Patched(url))
-
-    async def subscriber(websocket: WebSocket) -> None:
-        await websocket.accept()
-        async with anyio.create_task_group() as task_group:
-
-            async def receiver() -> None:
-                async for _ in websocket.iter_text():
-                    pass
-                task_group.cancel_scope.cancel()
-
-            task_group.start_soon(receiver)
-            async with broadcast.subscribe(channel=TOPIC) as events:
-                await websocket.send_text(READY.decode())
-                async for event in events:  # type: ignore[union-attr]
-                    await websocket.send_text(event.message)
-
-    async def publisher(websocket: WebSocket) -> None:
-        await websocket.accept()
-        async for message in websocket.iter_text():
-            await broadcast.publish(channel=TOPIC, message=message)
-
-    @asynccontextmanager
-    async def running(app: Starlette) -> Any:
-        async with broadcast:
-            yield
-
-    routes = [WebSocketRoute("/pub", publisher), WebSocketRoute("/sub", subscriber)]
-    return Starlette(routes=routes, lifespan=running)
+    # The same Starlette app as fanout_throughput.py's, over the patched Redis backend.
+    return broadcaster_app(Broadcast(backend=Patched(url)))
 
 
 def serve(name: str, port: int, url: str) -> None:
