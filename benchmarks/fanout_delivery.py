@@ -23,12 +23,10 @@ work per delivery only, not the network; ``benchmarks/`` has the end-to-end benc
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import subprocess
 import sys
-import tempfile
 from typing import Any
+
+from instructions import callgrind_total  # this folder is first on sys.path when run
 
 MEMBERS = 200
 LOW, HIGH = 10, 60
@@ -98,33 +96,7 @@ async def run(app: str, burst: int, publishes: int) -> None:
 
 
 def instructions(app: str, burst: int, publishes: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        subprocess.run(
-            [
-                "setarch",
-                "-R",
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                app,
-                str(burst),
-                str(publishes),
-            ],
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            check=True,
-            capture_output=True,
-            timeout=1800,
-        )
-        with open(out) as stats:
-            text = stats.read()
-    match = re.search(r"^summary: (\d+)", text, re.MULTILINE) or re.search(
-        r"^totals: (\d+)", text, re.MULTILINE
-    )
-    assert match is not None
-    return int(match.group(1))
+    return callgrind_total([__file__, app, str(burst), str(publishes)], timeout=1800)
 
 
 def per_delivery(app: str, burst: int) -> float:

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
-import re
-import subprocess
 import sys
-import tempfile
 from typing import Any
+
+from instructions import callgrind_total  # this folder is first on sys.path when run
 
 MEMBERS = 1000
 LOW, HIGH = 20, 120
@@ -63,33 +61,7 @@ def measured(impl: str, scenario: str, publishes: int) -> None:
 
 
 def instructions(impl: str, scenario: str, publishes: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        subprocess.run(
-            [
-                "setarch",
-                "-R",
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                impl,
-                scenario,
-                str(publishes),
-            ],
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            check=True,
-            capture_output=True,
-            timeout=1200,
-        )
-        with open(out) as stats:
-            text = stats.read()
-    match = re.search(r"^summary: (\d+)", text, re.MULTILINE) or re.search(
-        r"^totals: (\d+)", text, re.MULTILINE
-    )
-    assert match is not None
-    return int(match.group(1))
+    return callgrind_total([__file__, impl, scenario, str(publishes)], timeout=1200)
 
 
 def per_member(impl: str, scenario: str) -> float:

@@ -57,18 +57,26 @@ def run(workload: str, impl: str, n: int) -> None:
         drive(loop.WRAPPED[workload](loop.accepted(impl, transport), n))
 
 
-def count(workload: str, impl: str, n: int) -> int:
-    """Total instructions of one valgrind run of ``workload`` ``n`` times."""
+def callgrind_total(argv: list[str], timeout: float | None = None) -> int:
+    """Total instructions of ``python *argv`` under callgrind (``PYTHONHASHSEED=0``, address
+    randomisation off): the one runner of this file and of the fan-out instruction scripts."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         command = ["setarch", "-R", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-        command += [sys.executable, __file__, "--run", str(n), "--workload", workload]
-        command += ["--impl", impl]
-        subprocess.run(command, env=env, check=True, capture_output=True)
-        match = re.search(r"^summary:\s*(\d+)", out.read_text(), re.MULTILINE)
-        assert match is not None, "no summary line in callgrind's output"
-        return int(match.group(1))
+        command += [sys.executable, *argv]
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=timeout)
+        text = out.read_text()
+    match = re.search(r"^summary:\s*(\d+)", text, re.MULTILINE) or re.search(
+        r"^totals:\s*(\d+)", text, re.MULTILINE
+    )
+    assert match is not None, "no summary line in callgrind's output"
+    return int(match.group(1))
+
+
+def count(workload: str, impl: str, n: int) -> int:
+    """Total instructions of one valgrind run of ``workload`` ``n`` times."""
+    return callgrind_total([__file__, "--run", str(n), "--workload", workload, "--impl", impl])
 
 
 def main() -> None:
