@@ -47,6 +47,7 @@ async def run(app: str, burst: int, publishes: int) -> None:
         from genro_asgi import _fanout_py, hub
 
         hub.Outbox, hub.fanout = _fanout_py.Outbox, _fanout_py.fanout  # type: ignore[misc]
+        hub.Drain = _fanout_py.Drain  # type: ignore[misc]
     from genro_asgi import WebSocket
     from genro_asgi.hub import Hub
 

@@ -130,6 +130,19 @@ def fanout_module(implementation: Implementation) -> ModuleType:
     return implementation.module("fanout")
 
 
+@pytest.fixture
+def hub_fanout(fanout_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The hub on the implementation under test: its fan-out names, from that module."""
+    from genro_asgi import hub
+
+    for name in HUB_FANOUT_NAMES:
+        monkeypatch.setattr(hub, name, getattr(fanout_module, name))
+    return fanout_module
+
+
+#: What ``genro_asgi.hub`` takes from the fan-out hot path.
+HUB_FANOUT_NAMES = ("Drain", "Outbox", "fanout")
+
 _PAIR = [pytest.param("pair", id="pure-vs-compiled", marks=pytest.mark.c_extension)]
 
 

@@ -24,13 +24,18 @@ from .transport import CONNECT, asgi, make_scope
 class Peer:
     """The server half of one connection."""
 
-    def __init__(self, *, keep: bool = True, yields: bool = True) -> None:
+    #: Whether ``send()`` yields to the event loop unless told otherwise: the hub tests run
+    #: both ways (a server whose ``send()`` writes without suspending, as uvicorn's does
+    #: while the socket takes the data, and one that always suspends once).
+    yields_by_default = True
+
+    def __init__(self, *, keep: bool = True, yields: bool | None = None) -> None:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.inbox.put_nowait(CONNECT)
         self.sent: list[dict[str, Any]] = []
         self.count = 0  # data frames sent (also when not kept)
         self.keep = keep
-        self.yields = yields
+        self.yields = Peer.yields_by_default if yields is None else yields
         self.stalled = False  # data frames wait for ``release``
         self.stall_close = False  # so does websocket.close
         self.release = asyncio.Event()

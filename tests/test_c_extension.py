@@ -17,6 +17,7 @@ SWITCHED = {
     "query": ("QueryParams", "query_params_from_scope"),
     "dispatch": ("text_payload", "bytes_payload", "data_payload", "disconnect_exception"),
     "fanout": (
+        "Drain",
         "Outbox",
         "fanout",
         "CLOSE",
@@ -93,6 +94,7 @@ def test_hub_uses_compiled_fanout() -> None:
 
     assert hub.Outbox is _fanout_c.Outbox
     assert hub.fanout is _fanout_c.fanout
+    assert hub.Drain is _fanout_c.Drain
 
 
 @pytest.mark.c_extension
@@ -120,7 +122,7 @@ def test_no_extensions_switches_hand_out_the_twins() -> None:
         "assert genro_asgi.COMPILED is False\n"
         "assert genro_asgi.Headers is h.Headers and genro_asgi.QueryParams is q.QueryParams\n"
         "assert w.text_payload is d.text_payload and w.bytes_payload is d.bytes_payload\n"
-        "assert hub.Outbox is f.Outbox and hub.fanout is f.fanout\n"
+        "assert hub.Outbox is f.Outbox and hub.fanout is f.fanout and hub.Drain is f.Drain\n"
         "print('ok')"
     )
     environ = {**os.environ, "GENRO_ASGI_NO_EXTENSIONS": "1"}

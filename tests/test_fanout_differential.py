@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -19,7 +21,53 @@ class Waiter:
         self.name = name
 
     def set_result(self, value: Any) -> None:
-        self.log.append(("woken", self.name, value))
+        if isinstance(value, tuple):  # a send the drain handed over: (coroutine, step)
+            coroutine, step = value
+            self.log.append(("handed over", self.name, coroutine.cr_frame is not None, step))
+            coroutine.close()
+        else:
+            self.log.append(("woken", self.name, value))
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.log.append(("failed", self.name, type(exc).__name__, exc.args))
+
+
+class Loop:
+    """Stands in for the event loop: records the drain's callbacks, runs them on demand."""
+
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+        self.callbacks: list[Any] = []
+
+    def call_soon(self, callback: Any) -> None:
+        self.log.append("scheduled")
+        self.callbacks.append(callback)
+
+    def run(self) -> None:
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR")
+
+
+class Suspend:
+    def __await__(self) -> Generator[str, None, None]:
+        yield "suspended"
+
+
+def make_send(log: list[Any], name: int) -> Any:
+    """A writer's send: completes, suspends (server backpressure) or raises, by the frame."""
+
+    async def send(message: int) -> None:
+        log.append(("send", name, message, VAR.get("no context")))
+        if message % 5 == 0:
+            await Suspend()
+        if message % 7 == 1:
+            raise ValueError(message)
+
+    return send
 
 
 class Key:
@@ -37,6 +85,8 @@ def run(module: Any, configs: list[tuple[int, int]], ops: list[tuple[Any, ...]])
         key: module.Outbox(size, policy) for key, (size, policy) in zip(keys, configs, strict=True)
     }
     boxes = list(outboxes.values())
+    loop = Loop(log)
+    drain = module.Drain(loop)
     for op in ops:
         kind, index = op[0], op[1] % len(boxes)
         box = boxes[index]
@@ -54,6 +104,17 @@ def run(module: Any, configs: list[tuple[int, int]], ops: list[tuple[Any, ...]])
             box.closed = True
         elif kind == "park":
             box.waiter = Waiter(log, index)
+        elif kind == "park on drain":  # a writer parked in the hub: the drain sends for it
+            box.waiter = Waiter(log, index)
+            box.drain = drain
+            box.send = make_send(log, index)
+            if op[2]:
+                context = contextvars.copy_context()
+                context.run(VAR.set, f"writer {index}")
+                box.context = context
+        elif kind == "run drain":
+            loop.run()
+            log.append(("ready", len(drain)))
         elif kind == "sent":
             box.sent += 1
         log.append([(len(b), b.dropped, b.sent, b.closed, b.waiter is None) for b in boxes])
@@ -66,7 +127,21 @@ CONFIGS = st.lists(st.tuples(st.integers(1, 4), st.sampled_from([0, 1, 2])), min
 OPS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["fanout", "fanout", "fanout", "push", "take", "clear", "close", "park", "sent"]
+            [
+                "fanout",
+                "fanout",
+                "fanout",
+                "push",
+                "take",
+                "clear",
+                "close",
+                "park",
+                "sent",
+                "park on drain",
+                "park on drain",
+                "run drain",
+                "run drain",
+            ]
         ),
         st.integers(0, 4),
         st.booleans(),
@@ -135,3 +210,48 @@ def test_a_waiter_that_raises_propagates_alike(fanout_pair: ModulePair) -> None:
             module.fanout({1: box}, "m", None)
         assert len(box) == 1  # queued before the wake failed
         assert box.waiter is None
+
+
+def test_the_drain_table(fanout_pair: ModulePair) -> None:
+    """A fixed case per drain outcome (completed, handed over, failed; in the writer's
+    context or none; a plain waiter woken), so a failure reads without hypothesis."""
+    ops = [
+        ("park on drain", 0, True, 0),
+        ("park on drain", 1, False, 0),
+        ("park", 2, False, 0),
+        ("fanout", 0, False, 2),  # 0 and 1 ready (one callback), 2 woken
+        ("run drain", 0, False, 0),  # both send 2 at once
+        ("fanout", 0, False, 3),
+        ("fanout", 0, False, 5),  # no new callback: one is pending
+        ("run drain", 0, False, 0),  # 3 sent; 5 suspends: handed over to the writer
+        ("fanout", 0, True, 8),  # excluding 0; 1's writer is busy: only queued
+        ("park on drain", 1, False, 0),
+        ("push", 1, False, 9),
+        ("run drain", 0, False, 0),  # 8 raises: handed to the writer, 9 stays queued
+    ]
+    expected = [
+        "scheduled",
+        ("woken", 2, None),
+        ("send", 0, 2, "writer 0"),
+        ("send", 1, 2, "no context"),
+        "scheduled",
+        ("send", 0, 3, "writer 0"),
+        ("send", 0, 5, "writer 0"),
+        ("handed over", 0, True, "suspended"),
+        ("send", 1, 3, "no context"),
+        ("send", 1, 5, "no context"),
+        ("handed over", 1, True, "suspended"),
+        "scheduled",
+        ("send", 1, 8, "no context"),
+        ("failed", 1, "ValueError", (8,)),
+    ]
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        log = run(module, [(4, 0), (4, 0), (4, 0)], ops)
+        events = [entry for entry in log if isinstance(entry, str) or entry[0] in EVENTS]
+        assert events == expected, module.__name__
+        assert ("push", 1) in log
+        # 0 and 1 sent 2 and 3 (5 and 8 went to their writers); 9 waits in 1; 2 was only woken
+        assert log[-4] == [(0, 0, 2, False, True), (1, 0, 2, False, True), (4, 0, 0, False, True)]
+
+
+EVENTS = {"woken", "send", "handed over", "failed"}

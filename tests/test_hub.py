@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import itertools
 import subprocess
@@ -20,13 +21,15 @@ from genro_asgi.hub import Hub, Member, MemoryBackend
 
 from .hub_peer import Peer, accepted, member_of, settle, until
 
+# Every test runs on the compiled fan-out and on its pure twin, over a server whose send()
+# suspends once and over one whose send() completes without suspending.
+pytestmark = pytest.mark.usefixtures("hub_fanout", "server_send")
 
-@pytest.fixture(autouse=True)
-def fanout_impl(fanout_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Every test runs on the compiled fan-out and on its pure twin."""
-    monkeypatch.setattr(hub_module, "Outbox", fanout_module.Outbox)
-    monkeypatch.setattr(hub_module, "fanout", fanout_module.fanout)
-    return fanout_module
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["send-yields", "send-completes"])
+def server_send(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    monkeypatch.setattr(Peer, "yields_by_default", request.param)
+    return bool(request.param)
 
 
 async def handler_outcome(ws: Any) -> BaseException | None:
@@ -130,6 +133,138 @@ async def test_member_sends_from_several_tasks_never_overlap() -> None:
         assert peer.max_in_flight == 1
         for name in "abcde":  # each task's frames in its order
             assert [t for t in peer.texts if t[0] == name] == [f"{name}{n}" for n in range(40)]
+
+
+# -- the drain: parked writers' sends run in one callback ---------------------------------------
+
+HANDLER: contextvars.ContextVar[str] = contextvars.ContextVar("HANDLER", default="none")
+
+
+class ContextPeer(Peer):
+    """Records the handler context each data frame was sent in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list[str] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            self.contexts.append(HANDLER.get())
+        await super().send(message)
+
+
+async def test_sends_run_in_the_members_handler_context() -> None:
+    """Whether the drain or the writer sends a frame, the server's send() sees the context
+    of the member's handler (where tracing middleware keeps its span), not the publisher's."""
+    async with Hub() as hub:
+        peers = [ContextPeer() for _ in range(3)]
+        ready = asyncio.Event()
+        done = asyncio.Event()
+
+        async def handler(name: str, peer: ContextPeer) -> None:
+            HANDLER.set(name)
+            async with member_of(hub, "t", peer=peer) as (member, _):
+                ready.set()
+                await done.wait()
+                await member.send_text("direct")
+
+        tasks = [asyncio.ensure_future(handler(f"h{n}", p)) for n, p in enumerate(peers)]
+        await until(lambda: len(hub.members("t")) == 3)
+        HANDLER.set("publisher")
+        for n in range(10):
+            await hub.publish_text("t", f"m{n}")
+            if n % 3 == 0:
+                await settle(2)
+        await until(lambda: all(peer.count == 10 for peer in peers))
+        done.set()
+        await asyncio.gather(*tasks)
+        for n, peer in enumerate(peers):
+            assert peer.texts == [f"m{i}" for i in range(10)] + ["direct"]
+            assert peer.contexts == [f"h{n}"] * 11
+
+
+class AlternatingPeer(Peer):
+    """A server whose send() suspends on every third call and completes on the others."""
+
+    def __init__(self) -> None:
+        super().__init__(yields=False)
+        self.calls = 0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.calls += 1
+        self.yields = self.calls % 3 == 0
+        await super().send(message)
+
+
+async def test_sends_that_sometimes_suspend_keep_order_and_never_overlap() -> None:
+    async with Hub(max_queue=128) as hub, contextlib.AsyncExitStack() as stack:
+        peers = [AlternatingPeer() for _ in range(50)]
+        members = [(await stack.enter_async_context(member_of(hub, "t", peer=p)))[0] for p in peers]
+        expected: list[str] = []
+        for n in range(100):
+            await hub.publish_text("t", f"m{n}")
+            expected.append(f"m{n}")
+            if n % 7 == 0:
+                await members[n % 50].send_text(f"d{n}")
+            if n % 5 == 4:
+                await settle(n % 3)
+        await until(lambda: all(peer.count >= 100 for peer in peers))
+        await settle()
+        for index, (member, peer) in enumerate(zip(members, peers, strict=True)):
+            directs = [f"d{n}" for n in range(0, 100, 7) if n % 50 == index]
+            assert [t for t in peer.texts if t[0] == "m"] == expected
+            assert [t for t in peer.texts if t[0] == "d"] == directs
+            assert peer.max_in_flight == 1
+            assert member.stats.sent == 100 + len(directs)
+
+
+class ClosePeer(Peer):
+    """Records how many sends were in the server when the close arrived (itself included)."""
+
+    def __init__(self) -> None:
+        super().__init__(yields=False)
+        self.in_flight_at_close: list[int] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.close":
+            self.in_flight_at_close.append(self.in_flight + 1)
+        await super().send(message)
+
+
+@pytest.mark.parametrize("outcome", ["suspended", "raised"])
+async def test_a_member_ended_while_the_drain_hands_its_send_over(outcome: str) -> None:
+    """The drain started a send that suspended (or raised) and handed it to the writer; the
+    member is ended before the writer ran: the suspended send is closed before the close
+    frame goes out (not left in the server), the exception is retrieved (nothing logged),
+    the member is closed with the hub's code."""
+    loop = asyncio.get_running_loop()
+    logged: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: logged.append(context))
+    try:
+        async with Hub() as hub, member_of(hub, "t", peer=ClosePeer()) as (member, peer):
+            await settle()  # the writer is parked
+            if outcome == "suspended":
+                peer.stalled = True
+            else:
+                peer.error = ValueError("the server failed")
+            await hub.publish_text("t", "m0")
+            await asyncio.sleep(0)  # the drain runs: the send suspends (or raises), handed over
+            assert peer.in_flight == (1 if outcome == "suspended" else 0)
+            assert member.stats.queued == 0
+            peer.error = None
+            hub.gap(["t"])  # before the writer's step: it is cancelled there
+            await until(lambda: len(peer.closes) == 1)
+            assert peer.in_flight_at_close == [1]  # the handed-over send was closed first
+            assert peer.closes == [
+                {"type": "websocket.close", "code": 1013, "reason": "missed messages"}
+            ]
+            assert member.end_reason == "missed messages"
+            assert peer.count == 0
+        gc.collect()
+        await settle(5)
+        assert logged == []
+    finally:
+        loop.set_exception_handler(None)
 
 
 async def test_topics_members_presence_join_leave() -> None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ try:
 except ImportError:  # pragma: no cover - scripts/test installs it
     missing("The redis package (pip install genro-asgi[redis])")
 
-from genro_asgi import hub as hub_module
 from genro_asgi._redis_backend import RedisBackend
 from genro_asgi.hub import Hub
 
@@ -33,12 +31,8 @@ from .hub_peer import Peer, member_of
 FAST = {"timeout": 1.0, "reconnect_max": 0.2, "health_interval": 0.5}
 
 
-@pytest.fixture(autouse=True)
-def fanout_impl(fanout_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Every test runs on the compiled fan-out and on its pure twin."""
-    monkeypatch.setattr(hub_module, "Outbox", fanout_module.Outbox)
-    monkeypatch.setattr(hub_module, "fanout", fanout_module.fanout)
-    return fanout_module
+# Every test runs on the compiled fan-out and on its pure twin.
+pytestmark = pytest.mark.usefixtures("hub_fanout")
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ without fault injection in the allocator, which these tests do not do.
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import gc
 import sys
@@ -333,3 +334,79 @@ def test_fanout() -> None:
         holder.push({"fresh": object()})
 
     assert_flat(exercise, shared)
+
+
+class FakeLoop:
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], object]] = []
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        self.callbacks.append(callback)
+
+
+class RecordingWaiter:
+    def __init__(self) -> None:
+        self.outcome: Any = None
+
+    def set_result(self, value: Any) -> None:
+        self.outcome = value
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.outcome = exc
+
+
+class Suspend:
+    def __await__(self) -> Any:
+        yield "suspended"
+
+
+async def drain_send(message: Any) -> Any:
+    """Completes, suspends or raises, by the message's "do"."""
+    if message["do"] == "suspend":
+        await Suspend()
+    elif message["do"] == "raise":
+        raise ValueError(message["text"])
+    return message  # a return value: PyIter_Send hands it back, the drain releases it
+
+
+def test_drain() -> None:
+    module = COMPILED.module("fanout")
+    shared = {"type": "websocket.send", "text": "long-lived", "do": "send"}
+    context = contextvars.copy_context()
+
+    def exercise() -> None:
+        loop = FakeLoop()
+        drain = module.Drain(loop)
+        boxes = [module.Outbox(4, 0) for _ in range(4)]
+        outboxes = {object(): box for box in boxes}
+        waiters = [RecordingWaiter() for _ in boxes]
+        for n, (box, waiter) in enumerate(zip(boxes, waiters, strict=True)):
+            box.waiter = waiter
+            box.drain = drain
+            box.send = drain_send
+            box.context = context if n % 2 else None
+        fanout = module.fanout
+        fanout(outboxes, shared, None)
+        boxes[1].push({"do": "suspend", "text": "fresh"})
+        boxes[2].push({"do": "raise", "text": "fresh"})
+        boxes[3].push({"text": "no do"})  # KeyError inside the send
+        assert len(drain) == 4
+        for callback in loop.callbacks:
+            callback()
+        assert len(drain) == 0
+        assert waiters[0].outcome is None
+        assert boxes[0].sent == 1
+        coroutine, step = waiters[1].outcome
+        assert step == "suspended"
+        coroutine.close()
+        assert isinstance(waiters[2].outcome, ValueError)
+        assert isinstance(waiters[3].outcome, KeyError)
+        # A drain whose outbox was woken meanwhile: nothing is sent.
+        boxes[0].waiter = RecordingWaiter()
+        boxes[0].push(shared)
+        boxes[0].waiter = None
+        drain.run()
+        assert len(boxes[0]) == 1
+        assert boxes[0].sent == 1
+
+    assert_flat(exercise, shared, context)

@@ -15,6 +15,7 @@ if TYPE_CHECKING or NO_EXTENSIONS:
         DROPPED,
         FULL,
         QUEUED,
+        Drain,
         Outbox,
         fanout,
     )
@@ -29,6 +30,7 @@ else:
             DROPPED,
             FULL,
             QUEUED,
+            Drain,
             Outbox,
             fanout,
         )
@@ -42,6 +44,7 @@ else:
             DROPPED,
             FULL,
             QUEUED,
+            Drain,
             Outbox,
             fanout,
         )
@@ -56,6 +59,7 @@ __all__ = [
     "DROP_OLDEST",
     "FULL",
     "QUEUED",
+    "Drain",
     "Outbox",
     "fanout",
 ]

@@ -4,17 +4,30 @@
 
 The outbox is a ring of ``max_queue`` object pointers allocated once, so queuing a frame is a
 reference count and a pointer store; ``fanout()`` walks the topic's dict with ``PyDict_Next``
-and reads each outbox's fields from its C struct. What is left per member is the wake-up of an
-idle writer (``waiter.set_result(None)``), once per idle period.
+and reads each outbox's fields from its C struct. Waking a parked writer is a list append on
+the drain's ready list (one ``call_soon`` per batch); the drain steps each send with
+``PyIter_Send`` inside the writer's context (``PyContext_Enter``), so a send that completes
+raises no ``StopIteration``.
 
 Like the rest of the hub, an outbox belongs to one event loop: it is not meant to be shared
 between threads (the free-threaded build needs no GIL for it because nothing else touches it).
 """
 
 from cpython.dict cimport PyDict_Next
+from cpython.list cimport PyList_Append
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+
+
+cdef extern from "Python.h":
+    # Both in the C API since 3.7 (contexts) and 3.10 (PyIter_Send): -1 is an error set.
+    int PyContext_Enter(object context) except -1
+    int PyContext_Exit(object context) except -1
+    int PyIter_Send(object iterator, object arg, PyObject** result) except -1
+    enum:
+        PYGEN_RETURN
+        PYGEN_NEXT
 
 CLOSE = 0
 DROP_OLDEST = 1
@@ -22,6 +35,9 @@ DROP_NEWEST = 2
 QUEUED = 1
 DROPPED = 0
 FULL = -1
+
+cdef class Drain
+
 
 cdef enum:
     _CLOSE = 0
@@ -45,6 +61,10 @@ cdef class Outbox:
     cdef public Py_ssize_t sent
     cdef public object waiter
     cdef public bint closed
+    cdef public Drain drain
+    cdef public object send
+    cdef public object context
+    cdef bint _ready
 
     def __cinit__(self):
         self._items = NULL
@@ -68,6 +88,10 @@ cdef class Outbox:
         self.sent = 0
         self.waiter = None
         self.closed = False
+        self.drain = None
+        self.send = None
+        self.context = None
+        self._ready = False
 
     def __dealloc__(self):
         self._release()
@@ -106,11 +130,57 @@ cdef class Outbox:
         self._count -= 1
         Py_XDECREF(item)
 
-    cdef inline int _wake(self) except -1:
-        cdef object waiter = self.waiter
-        if waiter is not None:
+    cdef int _wake(self) except -1:
+        """The writer is parked: put the outbox on the drain's ready list, or wake the writer."""
+        cdef object waiter
+        if self.drain is None or self.send is None:
+            waiter = self.waiter
             self.waiter = None
             waiter.set_result(None)
+        elif not self._ready:
+            self._ready = True
+            self.drain._add(self)
+        return 0
+
+    cdef int _drive(self) except -1:
+        """Send the queued frames while the writer stays parked (see ``_fanout_py``)."""
+        cdef object waiter = self.waiter
+        cdef object send = self.send
+        cdef object context = self.context
+        cdef object message
+        cdef object coroutine
+        cdef object step
+        cdef PyObject* result
+        cdef int status
+        self._ready = False
+        if waiter is None:
+            return 0  # the writer was woken meanwhile (the member ends or detaches): it sends
+        while self._count:
+            message = <object>self._items[self._head]  # a new reference
+            self._drop_oldest()
+            result = NULL
+            try:
+                coroutine = send(message)
+                if context is None:
+                    status = PyIter_Send(coroutine, None, &result)
+                else:
+                    PyContext_Enter(context)
+                    try:
+                        status = PyIter_Send(coroutine, None, &result)
+                    finally:
+                        PyContext_Exit(context)
+            except BaseException as exc:  # the writer raises it, as if it had sent the frame
+                self.waiter = None
+                waiter.set_exception(exc)
+                return 0
+            step = <object>result  # a new reference from PyIter_Send, taken over below
+            Py_XDECREF(result)
+            if status == PYGEN_RETURN:
+                self.sent += 1
+                continue
+            self.waiter = None
+            waiter.set_result((coroutine, step))
+            return 0
         return 0
 
     def __len__(self):
@@ -129,7 +199,8 @@ cdef class Outbox:
                 return DROPPED
             self._drop_oldest()
         self._append(message)
-        self._wake()
+        if self.waiter is not None:
+            self._wake()
         return QUEUED
 
     def take(self):
@@ -176,5 +247,40 @@ def fanout(dict outboxes not None, object message, object exclude):
             outbox._drop_oldest()
         outbox._append(message)
         queued += 1
-        outbox._wake()
+        if outbox.waiter is not None:
+            outbox._wake()
     return queued, full
+
+
+cdef class Drain:
+    """The ready list of outboxes whose parked writers have frames to send, and the one
+    event-loop callback that sends them (``Outbox._drive``); ``loop`` is the hub's loop."""
+
+    cdef object _loop
+    cdef list _ready
+    cdef bint _scheduled
+
+    def __init__(self, loop):
+        self._loop = loop
+        self._ready = []
+        self._scheduled = False
+
+    cdef int _add(self, Outbox outbox) except -1:
+        PyList_Append(self._ready, outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.run)
+        return 0
+
+    def run(self):
+        """Drive every ready outbox (the callback; an outbox queued meanwhile waits for the
+        next one)."""
+        cdef list ready = self._ready
+        cdef Outbox outbox
+        self._ready = []
+        self._scheduled = False
+        for outbox in ready:
+            outbox._drive()
+
+    def __len__(self):
+        return len(self._ready)

@@ -1,9 +1,20 @@
 """Fan-out: queue one already-built frame on many outboxes (the pure-Python twin of ``_fanout_c``).
 
 An ``Outbox`` is one member's bounded FIFO of ASGI ``websocket.send`` messages, drained by one
-writer task (in ``hub.py``). The writer parks on a future (``waiter``) when the outbox is empty;
-whoever queues a frame on an idle outbox resolves that future, so a writer is woken once per
-idle period, never once per frame, and then sends everything queued in one go.
+writer task (in ``hub.py``). The writer parks on a future (``waiter``) when the outbox is empty.
+
+Waking a parked writer is what a publish costs most: a task step per member, through the event
+loop's Python code, for a send that usually completes without ever suspending. So an outbox
+with a ``Drain`` is not woken one by one: a frame queued on it while its writer is parked only
+puts it on the drain's ready list, and the drain, one event-loop callback per batch of such
+wake-ups, does the parked writers' work itself: for each ready outbox it calls the writer's
+``send`` (an ``async def``) on every queued frame and steps the coroutine once, inside the
+writer's ``context``. A send that completes there is done (counted in ``sent``); one that
+suspends (the server applies backpressure) or raises is handed to the writer, which is woken
+with ``(coroutine, step)`` (the suspended send and what it yielded) or with the exception, and
+carries on from there. So a send is still never in flight twice on one connection: the drain
+only drives an outbox whose writer is parked, and a send it cannot finish goes to the writer.
+An outbox without a drain (or without a ``send``) wakes its writer with ``None``, as before.
 
 ``fanout()`` is the hot path of a publish: for every outbox of a topic it applies the
 outbox's ``on_full`` policy, queues the one message dict shared by all of them, counts, and
@@ -14,6 +25,7 @@ the keys of the outboxes whose policy is ``CLOSE`` and that were full, and the h
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final
 
 #: ``on_full`` policies, as the hub passes them to ``Outbox``.
@@ -34,7 +46,19 @@ class Outbox:
         ValueError: ``max_queue`` is below 1, or ``on_full`` is not a known policy.
     """
 
-    __slots__ = ("_queue", "closed", "dropped", "max_queue", "on_full", "sent", "waiter")
+    __slots__ = (
+        "_queue",
+        "_ready",
+        "closed",
+        "context",
+        "drain",
+        "dropped",
+        "max_queue",
+        "on_full",
+        "send",
+        "sent",
+        "waiter",
+    )
 
     def __init__(self, max_queue: int, on_full: int) -> None:
         if type(max_queue) is not int or max_queue < 1:
@@ -51,6 +75,13 @@ class Outbox:
         self.waiter: Any = None
         #: True once the member is ending or detached: nothing more is queued.
         self.closed: bool = False
+        #: The drain that runs this outbox's sends while its writer is parked (None: wake the
+        #: writer instead), the writer's send (an ``async def`` taking one message) and the
+        #: ``contextvars.Context`` the drain runs it in (None: the drain's own).
+        self.drain: Drain | None = None
+        self.send: Callable[[Any], Any] | None = None
+        self.context: Any = None
+        self._ready = False  # on the drain's ready list
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -70,11 +101,47 @@ class Outbox:
                 return DROPPED
             queue.popleft()
         queue.append(message)
-        waiter = self.waiter
-        if waiter is not None:
+        if self.waiter is not None:
+            self._wake()
+        return QUEUED
+
+    def _wake(self) -> None:
+        """The writer is parked: put the outbox on the drain's ready list, or wake the writer."""
+        drain = self.drain
+        if drain is None or self.send is None:
+            waiter = self.waiter
             self.waiter = None
             waiter.set_result(None)
-        return QUEUED
+        elif not self._ready:
+            self._ready = True
+            drain._add(self)
+
+    def _drive(self) -> None:
+        """Send the queued frames while the writer stays parked (see the module docstring)."""
+        self._ready = False
+        waiter = self.waiter
+        if waiter is None:
+            return  # the writer was woken meanwhile (the member ends or detaches): it sends
+        queue = self._queue
+        send = self.send
+        context = self.context
+        while queue:
+            try:
+                coroutine = send(queue.popleft())  # type: ignore[misc]
+                if context is None:
+                    step = coroutine.send(None)
+                else:
+                    step = context.run(coroutine.send, None)
+            except StopIteration:
+                self.sent += 1
+                continue
+            except BaseException as exc:  # the writer raises it, as if it had sent the frame
+                self.waiter = None
+                waiter.set_exception(exc)
+                return
+            self.waiter = None
+            waiter.set_result((coroutine, step))
+            return
 
     def take(self) -> Any:
         """The oldest queued message, removed; None when the outbox is empty."""
@@ -113,8 +180,36 @@ def fanout(
             queue.popleft()
         queue.append(message)
         queued += 1
-        waiter = outbox.waiter
-        if waiter is not None:
-            outbox.waiter = None
-            waiter.set_result(None)
+        if outbox.waiter is not None:
+            outbox._wake()
     return queued, full
+
+
+class Drain:
+    """The ready list of outboxes whose parked writers have frames to send, and the one
+    event-loop callback that sends them (``Outbox._drive``); ``loop`` is the hub's loop."""
+
+    __slots__ = ("_loop", "_ready", "_scheduled")
+
+    def __init__(self, loop: Any) -> None:
+        self._loop = loop
+        self._ready: list[Outbox] = []
+        self._scheduled = False
+
+    def _add(self, outbox: Outbox) -> None:
+        self._ready.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.run)
+
+    def run(self) -> None:
+        """Drive every ready outbox (the callback; an outbox queued meanwhile waits for the
+        next one)."""
+        ready = self._ready
+        self._ready = []
+        self._scheduled = False
+        for outbox in ready:
+            outbox._drive()
+
+    def __len__(self) -> int:
+        return len(self._ready)

@@ -58,11 +58,11 @@ class ReceiveAhead:
     """
 
     __slots__ = (
-        "_counting",
         "_ended",
         "_on_disconnect",
         "_sends",
         "_task",
+        "counting",
         "server_receive",
         "wakeable",
     )
@@ -76,7 +76,9 @@ class ReceiveAhead:
     ) -> None:
         self.server_receive = server_receive
         self._on_disconnect = on_disconnect
-        self._counting = count_sends
+        #: Sends are counted towards receiving ahead (False: the slot is for timed or
+        #: wakeable receives only).
+        self.counting = count_sends
         self._sends = 0
         #: Every receive runs in the slot's task, so ``end()`` can wake one pending in the
         #: server (the hub sets it for its members).
@@ -124,7 +126,7 @@ class ReceiveAhead:
     def sent(self) -> None:
         """Count a send the server's ``send()`` completed, on an open connection (the owner
         calls it only then); the second in a row without a receive starts receiving ahead."""
-        if not self._counting:
+        if not self.counting:
             return
         self._sends += 1
         if self._sends == SENDS_BEFORE_RECEIVING_AHEAD and self._task is None:

@@ -29,17 +29,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import importlib
 import itertools
-from collections.abc import Awaitable, Callable, Iterable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Literal
 
 from . import _json, _tytx
 from ._backend import BYTES, TEXT, Backend
-from ._fanout import CLOSE, DROP_NEWEST, DROP_OLDEST, FULL, QUEUED, Outbox, fanout
+from ._fanout import CLOSE, DROP_NEWEST, DROP_OLDEST, FULL, QUEUED, Drain, Outbox, fanout
 from .exceptions import WebSocketDisconnect
 from .types import Message
 from .websocket import WebSocket, WebSocketState
@@ -327,13 +329,16 @@ class Member:
     async def _write(self) -> None:
         """Drain the outbox into the connection, one send at a time, until the member ends.
 
-        Parks on a future while the outbox is empty; a frame queued on an idle outbox resolves
-        it, and the writer then sends everything queued before it parks again.
+        Parks on a future while the outbox is empty. While it is parked, the hub's drain sends
+        what is queued on its behalf (``_fanout``'s ``Drain``) and wakes it only with a send
+        it could not finish (the suspended coroutine, which the writer awaits to its end) or
+        a send's exception (raised here); ending, detaching or stopping wakes it with None.
         """
         outbox = self._outbox
         send = self._ws._send_message
         take = outbox.take
         new_future = _future_factory(asyncio.get_running_loop())
+        waiter: asyncio.Future[Any] | None = None
         try:
             while True:
                 message = take()
@@ -345,9 +350,15 @@ class Member:
                 else:
                     waiter = new_future()
                     outbox.waiter = waiter
-                    await waiter  # whoever resolves it sets outbox.waiter to None first
+                    started = await waiter  # whoever resolves it sets outbox.waiter to None
+                    waiter = None
+                    if started is not None:
+                        await _Resumed(*started)
+                        outbox.sent += 1
         except asyncio.CancelledError:
             outbox.waiter = None
+            if waiter is not None:
+                _abandon(waiter)
             if self._end is None:
                 raise
             task = asyncio.current_task()
@@ -431,7 +442,59 @@ class Member:
             raise writer.exception()  # type: ignore[misc]  # an unexpected failure is loud
 
 
-def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+class _Resumed:
+    """Awaits the rest of a send the drain started: ``coroutine`` is suspended on ``step``
+    (what it yielded to the event loop), and the awaiting task takes over from there."""
+
+    __slots__ = ("_coroutine", "_step")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], step: Any) -> None:
+        self._coroutine = coroutine
+        self._step = step
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        coroutine, step = self._coroutine, self._step
+        self._step = None
+        while True:
+            try:
+                yield step
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # thrown into the task: pass it on
+                try:
+                    step = coroutine.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    step = coroutine.send(None)
+                except StopIteration as stop:
+                    return stop.value
+
+
+def _abandon(waiter: asyncio.Future[Any]) -> None:
+    """The writer was cancelled with ``waiter`` resolved but not read: close the send the
+    drain handed over, so it does not stay suspended in the server (an exception handed over
+    was retrieved by the task's wake-up already)."""
+    if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+        started = waiter.result()
+        if started is not None:
+            started[0].close()
+
+
+if sys.version_info >= (3, 11):
+
+    def _create_task(coroutine: Coroutine[Any, Any, None], context: contextvars.Context) -> Any:
+        return asyncio.get_running_loop().create_task(coroutine, context=context)
+
+else:  # pragma: no cover  # Python 3.10: the task runs in a copy of the context
+
+    def _create_task(coroutine: Coroutine[Any, Any, None], context: contextvars.Context) -> Any:
+        return context.run(asyncio.get_running_loop().create_task, coroutine)
+
+
+def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[Any]]:
     """``loop.create_future``; on asyncio's own loops the C ``Future`` class itself, which
     skips a Python-level call per idle period (``create_future`` there is exactly that)."""
     if type(loop).create_future is asyncio.BaseEventLoop.create_future:
@@ -500,6 +563,7 @@ class Hub:
 
     __slots__ = (
         "_backend",
+        "_drain",
         "_keys",
         "_lock",
         "_members",
@@ -542,6 +606,7 @@ class Hub:
         self._subscribed: set[str] = set()
         self._running = False
         self._lock: asyncio.Lock | None = None
+        self._drain: Drain | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._keys = itertools.count(1)
 
@@ -561,6 +626,7 @@ class Hub:
         if self._running:
             raise RuntimeError("The hub is running already.")
         self._lock = asyncio.Lock()
+        self._drain = Drain(asyncio.get_running_loop())
         await self._backend.start(self)
         self._running = True
 
@@ -666,9 +732,17 @@ class Hub:
             )
         if any(member._ws is ws for member in self._members):
             raise RuntimeError("This WebSocket is attached to the hub already.")
-        member = Member(self, ws, Outbox(max_queue, on_full), f"m{next(self._keys)}")
+        outbox = Outbox(max_queue, on_full)
+        member = Member(self, ws, outbox, f"m{next(self._keys)}")
         ws._wakeable(True)  # ending the member wakes its handler's pending receive at once
-        member._writer = asyncio.get_running_loop().create_task(member._write())
+        # The writer runs in a copy of the handler's context, and the drain runs the writer's
+        # sends in that same context (Python 3.10: in a copy of it; create_task takes no
+        # context there).
+        context = contextvars.copy_context()
+        outbox.drain = self._drain
+        outbox.send = ws._send_message
+        outbox.context = context
+        member._writer = _create_task(member._write(), context)
         self._members[member] = None
         return member
 

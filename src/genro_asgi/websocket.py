@@ -355,15 +355,19 @@ class WebSocket(Connection):
         Raises:
             RuntimeError, WebSocketDisconnect: as ``send_text()``.
         """
-        if not self._direct:
-            self._send_slow("send")
+        # A member is never on the fast path (its receives go through the slot), so the
+        # checks of _send_slow() and _sent() are made inline: a call each is about 400
+        # instructions on 3.11, a third of this method's cost per frame.
+        if self._state is not _CONNECTED:
+            self._refuse("send")
         send = self._send
         try:
             await send(message)
         except OSError:
             self._lost(WebSocketDisconnect(ABNORMAL))
-        if not self._direct:
-            self._sent()
+        ahead = self._ahead
+        if ahead is not None and ahead.counting and self._state is _CONNECTED:
+            ahead.sent()
 
     def _wakeable(self, on: bool) -> None:
         """While on, every receive runs in the receive-ahead slot, so that ``_end()`` wakes a
