@@ -11,10 +11,14 @@ difference of the instruction totals by the members and the extra publishes, so 
 set-up cancel out. Scenarios:
 
 - ``busy``: every writer is busy (no waiter): the fan-out's own work, queue and count;
-- ``idle``: every writer is idle: each outbox has a real ``asyncio`` future with a done
-  callback (as a parked writer task has), so the fan-out also wakes it (``set_result`` and the
-  event loop's ``call_soon``); the futures are made in both runs alike;
-- ``setup``: the ``idle`` set-up without the fan-out, to subtract from ``idle``.
+- ``parked``: every writer is parked (a real ``asyncio`` future as its waiter, the hub's
+  ``Drain``): the fan-out also wakes it, which is putting the outbox on the drain's ready list
+  (and one ``call_soon`` per publish); the drain then runs with the waiters taken away, so it
+  only passes over the outboxes (its bookkeeping, no send);
+- ``sending``: as ``parked``, and the drain sends every frame through a trivial ``async def
+  send(message)`` (whose own cost, a coroutine created and run, is the same in both twins);
+- ``setup``: the waiters' set-up of ``parked`` without the fan-out and the drain, subtracted
+  from ``parked``.
 
 Run as ``PYTHONHASHSEED=0 setarch -R valgrind --tool=callgrind`` (the driver does).
 """
@@ -37,26 +41,35 @@ def measured(impl: str, scenario: str, publishes: int) -> None:
     outboxes = {object(): module.Outbox(publishes + 1, module.CLOSE) for _ in range(MEMBERS)}
     boxes = list(outboxes.values())
     loop = asyncio.new_event_loop()
+    drain = module.Drain(loop)
     fanout = module.fanout
+    waiter = loop.create_future()
 
-    def noop(future: Any) -> None:
+    async def send(message: Any) -> None:
         pass
 
+    for box in boxes:
+        box.drain = drain
+        box.send = send
+        if scenario == "sending":
+            box.waiter = waiter  # never resolved: every send completes in the drain
     for n in range(publishes):
         message = {"type": "websocket.send", "text": str(n)}
-        if scenario != "busy":
+        if scenario in ("parked", "setup"):
             for box in boxes:
-                waiter = loop.create_future()
-                waiter.add_done_callback(noop)
                 box.waiter = waiter
         if scenario != "setup":
             queued, full = fanout(outboxes, message, None)
             assert queued == MEMBERS
             assert full is None
-        if scenario != "busy":
-            loop._ready.clear()  # type: ignore[attr-defined]  # the wake-ups, not run
+        if scenario in ("parked", "setup"):
             for box in boxes:
-                box.waiter = None
+                box.waiter = None  # the drain finds no parked writer: it only passes over
+        if scenario != "busy":
+            drain.run()
+            loop._ready.clear()  # type: ignore[attr-defined]  # the drain's handle, not run
+    if scenario == "sending":
+        assert all(box.sent == publishes for box in boxes)
     loop.close()
 
 
@@ -72,18 +85,23 @@ def per_member(impl: str, scenario: str) -> float:
 
 def main() -> None:
     rows = {}
-    for scenario in ("busy", "idle", "setup"):
+    for scenario in ("busy", "parked", "setup", "sending"):
         for impl in ("c", "py"):
             rows[impl, scenario] = per_member(impl, scenario)
     print(f"instructions per member per publish ({MEMBERS} members, {LOW} vs {HIGH} publishes)")
     print(f"Python {sys.version.split()[0]}")
-    print(f"{'scenario':<28}{'compiled':>10}{'pure':>10}{'pure/compiled':>15}")
-    for scenario, label in (("busy", "busy writers (queue only)"),):
-        c, py = rows["c", scenario], rows["py", scenario]
-        print(f"{label:<28}{c:>10.0f}{py:>10.0f}{py / c:>15.2f}")
-    c = rows["c", "idle"] - rows["c", "setup"]
-    py = rows["py", "idle"] - rows["py", "setup"]
-    print(f"{'idle writers (queue + wake)':<28}{c:>10.0f}{py:>10.0f}{py / c:>15.2f}")
+    print(f"{'scenario':<36}{'compiled':>10}{'pure':>10}{'pure/compiled':>15}")
+    table = [
+        ("busy writers (queue)", rows["c", "busy"], rows["py", "busy"]),
+        (
+            "parked writers (queue + wake)",
+            rows["c", "parked"] - rows["c", "setup"],
+            rows["py", "parked"] - rows["py", "setup"],
+        ),
+        ("parked writers, drain sends", rows["c", "sending"], rows["py", "sending"]),
+    ]
+    for label, c, py in table:
+        print(f"{label:<36}{c:>10.0f}{py:>10.0f}{py / c:>15.2f}")
 
 
 if __name__ == "__main__":
