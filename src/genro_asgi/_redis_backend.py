@@ -446,6 +446,12 @@ class RedisBackend:
         if last is None:
             return
         previous = last.get(env.publisher)
+        if previous is not None and env.seq <= previous:
+            # Sent again by a publisher that retried on a new connection (see _publisher).
+            logger.debug(
+                "Skipped a repeat of %r's message %d on %r.", env.publisher, env.seq, topic
+            )
+            return
         last[env.publisher] = env.seq
         if previous is not None and env.seq != previous + 1:
             self._report_gap([topic])
@@ -527,7 +533,13 @@ class RedisBackend:
         )
 
     async def _publisher(self) -> None:
-        """Send the queued publishes in order, pipelined on one connection."""
+        """Send the queued publishes in order, pipelined on one connection.
+
+        A batch that fails on a connection used before (Redis restarted, or closed it while
+        idle) is sent once more, on a new connection, before its publishes fail: a stale
+        connection is found only by using it. What Redis may have taken from the first try is
+        sent again with the same sequence numbers, and receivers skip such repeats.
+        """
         assert self._redis is not None
         pool: Any = self._redis.connection_pool
         while True:
@@ -536,30 +548,42 @@ class RedisBackend:
             while self._outbox:
                 batch = list(self._outbox)
                 self._outbox.clear()
-                try:
-                    if self._pub_conn is None:
-                        self._pub_conn = pool.make_connection()
-                    conn = self._pub_conn
-                    commands = [("PUBLISH", channel, data) for channel, data, _ in batch]
-                    await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-                    for _, _, fut in batch:
-                        await conn.read_response(disable_decoding=True)
-                        if not fut.done():
-                            fut.set_result(None)
-                except asyncio.CancelledError:
-                    for _, _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(ConnectionError("The RedisBackend was stopped."))
-                    raise
-                except Exception as exc:
-                    conn, self._pub_conn = self._pub_conn, None
-                    if conn is not None:
-                        with contextlib.suppress(Exception):
-                            await conn.disconnect()
-                    error = ConnectionError(f"Could not publish to Redis: {exc}")
-                    for _, _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(error)
+                retry = True
+                while batch:
+                    used_before = self._pub_conn is not None
+                    try:
+                        await self._send_batch(pool, batch)
+                        break
+                    except asyncio.CancelledError:
+                        _fail(batch, ConnectionError("The RedisBackend was stopped."))
+                        raise
+                    except Exception as exc:
+                        conn, self._pub_conn = self._pub_conn, None
+                        if conn is not None:
+                            with contextlib.suppress(Exception):
+                                await conn.disconnect()
+                        # Not yet confirmed and not expired (expired ones raised already).
+                        batch = [item for item in batch if not item[2].done()]
+                        if retry and used_before and _connection_lost(exc):
+                            retry = False
+                            logger.info("Publishing again on a new Redis connection (%s).", exc)
+                            continue
+                        _fail(batch, ConnectionError(f"Could not publish to Redis: {exc}"))
+                        break
+
+    async def _send_batch(
+        self, pool: Any, batch: list[tuple[bytes, bytes, asyncio.Future[None]]]
+    ) -> None:
+        """PUBLISH every item of ``batch`` in one write; resolve each future on its reply."""
+        if self._pub_conn is None:
+            self._pub_conn = pool.make_connection()
+        conn = self._pub_conn
+        commands = [("PUBLISH", channel, data) for channel, data, _ in batch]
+        await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        for _, _, fut in batch:
+            await conn.read_response(disable_decoding=True)
+            if not fut.done():
+                fut.set_result(None)
 
     # ---- presence ---------------------------------------------------------------------------
 
@@ -708,6 +732,20 @@ class RedisBackend:
             if isinstance(exc, ConnectionError):
                 raise
             raise ConnectionError(f"Redis is unreachable: {exc}") from exc
+
+
+def _fail(batch: list[tuple[bytes, bytes, asyncio.Future[None]]], error: Exception) -> None:
+    for _, _, fut in batch:
+        if not fut.done():
+            fut.set_exception(error)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The connection broke (reset, closed by Redis), as opposed to Redis not answering in
+    time or refusing the command."""
+    if isinstance(exc, RedisTimeoutError):
+        return False
+    return isinstance(exc, (RedisConnectionError, ConnectionError))
 
 
 def _ms(seconds: float) -> int:
