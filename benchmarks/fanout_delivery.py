@@ -8,12 +8,16 @@ Usage (genro_asgi installed, compiled; valgrind on PATH)::
 ``MEMBERS`` accepted connections over a server ``send()`` that returns at once (a real server's
 ``send()`` when the socket takes the frame); a publisher sends ``PUBLISHES`` text frames, and
 lets the event loop run after every ``BURST`` of them (``BURST=1``: every publish finds every
-writer idle and wakes it; larger bursts let a writer send several frames per wake-up). Apps:
+writer parked; larger bursts queue several frames per member before the hub's drain sends
+them). Apps:
 
 - ``raw``: the raw-ASGI serial loop, ``for send in sends: await send({...})``: the floor,
   with no isolation (one stalled client stalls everyone);
 - ``naive``: ``for ws in members: await ws.send_text(text)``, today's chat example;
-- ``hub`` / ``hub-pure``: ``await hub.publish_text(...)`` with the compiled or the pure fan-out.
+- ``hub`` / ``hub-pure``: ``await hub.publish_text(...)`` with the compiled or the pure fan-out;
+- ``hub-eager``: the pure fan-out with eager sending: a parked writer's frame is sent inside
+  the publish itself (``EagerDrain``) instead of in the drain's callback after it; compare
+  with ``hub-pure``.
 
 The driver runs callgrind for two publish counts and divides the difference by
 ``MEMBERS * (HIGH - LOW)``: instructions per delivery, set-up cancelled out. It measures CPU
@@ -28,8 +32,20 @@ from typing import Any
 
 from instructions import callgrind_total  # this folder is first on sys.path when run
 
+from genro_asgi import _fanout_py
+
 MEMBERS = 200
 LOW, HIGH = 10, 60
+
+
+class EagerDrain(_fanout_py.Drain):
+    """Eager sending: a parked writer's frame is sent inside the publish that queued it (the
+    send driven until it completes or first suspends), not in the drain's one callback."""
+
+    __slots__ = ()
+
+    def _add(self, outbox: Any) -> None:
+        outbox._drive()
 
 
 def scope() -> dict[str, Any]:
@@ -43,11 +59,11 @@ def scope() -> dict[str, Any]:
 
 
 async def run(app: str, burst: int, publishes: int) -> None:
-    if app == "hub-pure":
-        from genro_asgi import _fanout_py, hub
+    if app in ("hub-pure", "hub-eager"):
+        from genro_asgi import hub
 
         hub.Outbox, hub.fanout = _fanout_py.Outbox, _fanout_py.fanout  # type: ignore[misc]
-        hub.Drain = _fanout_py.Drain  # type: ignore[misc]
+        hub.Drain = _fanout_py.Drain if app == "hub-pure" else EagerDrain  # type: ignore[misc]
     from genro_asgi import WebSocket
     from genro_asgi.hub import Hub
 
@@ -114,7 +130,7 @@ def main() -> None:
     print(f"{'app':<22}{'burst':>6}{'instructions':>14}{'x raw':>8}")
     print(f"{'raw serial loop':<22}{'-':>6}{raw:>14.0f}{1:>8.2f}")
     print(f"{'naive genro-asgi loop':<22}{'-':>6}{naive:>14.0f}{naive / raw:>8.2f}")
-    for app in ("hub", "hub-pure"):
+    for app in ("hub", "hub-pure", "hub-eager"):
         for burst in (1, 8):
             cost = per_delivery(app, burst)
             print(f"{app:<22}{burst:>6}{cost:>14.0f}{cost / raw:>8.2f}")
