@@ -7,6 +7,11 @@ and never through two concurrent sends; a publish only queues, so the publisher 
 slow member. The guarantee (default policies): every member receives every message of its
 topics, in publish order per publisher, or is disconnected with a code that says why.
 
+A publish wakes no task per member: while a member's writer is parked, the hub's drain (one
+event-loop callback per batch, in ``_fanout``) runs its sends in the writer's stead, in the
+member's context, and hands the writer only a send that has to wait (the server's backpressure)
+or that raised.
+
 Choices the SPEC leaves open (also in ``docs/guide/fanout.md``):
 
 - ``member.send_text/send_bytes/send_json`` are coroutines (as ``WebSocket.send_*``) that only
