@@ -52,6 +52,14 @@ def test_the_layers_below_websocket_do_not_import_it() -> None:
         assert "websocket" not in edges[layer], layer
 
 
+def test_the_hubs_parts_do_not_import_it() -> None:
+    """A member asks its hub through ``HubSide``; backends speak to it through ``Receiver``."""
+    edges = graph()
+    for part in ("_member", "_memory_backend", "_redis_backend", "_backend", "_fanout"):
+        assert "hub" not in edges[part], part
+    assert {"_member", "_memory_backend", "_fanout"} <= edges["hub"]
+
+
 def test_the_check_sees_imports() -> None:
     """Not vacuous: the graph has the edges the package really has."""
     edges = graph()
