@@ -13,12 +13,13 @@ set-up cancel out. Scenarios:
 - ``busy``: every writer is busy (no waiter): the fan-out's own work, queue and count;
 - ``parked``: every writer is parked (a real ``asyncio`` future as its waiter, the hub's
   ``Drain``): the fan-out also wakes it, which is putting the outbox on the drain's ready list
-  (and one ``call_soon`` per publish); the drain then runs with the waiters taken away, so it
+  (and, once per publish, resolving the future the drain's task waits on, whose wake-up is
+  scheduled but not run); the drain then runs with the writers' waiters taken away, so it
   only passes over the outboxes (its bookkeeping, no send);
 - ``sending``: as ``parked``, and the drain sends every frame through a trivial ``async def
   send(message)`` (whose own cost, a coroutine created and run, is the same in both twins);
-- ``setup``: the waiters' set-up of ``parked`` without the fan-out and the drain, subtracted
-  from ``parked``.
+- ``setup``: the waiters' set-up of ``parked`` and the drain's pass over an empty list,
+  without the fan-out, subtracted from ``parked``.
 
 Run as ``PYTHONHASHSEED=0 setarch -R valgrind --tool=callgrind`` (the driver does).
 """
@@ -41,20 +42,26 @@ def measured(impl: str, scenario: str, publishes: int) -> None:
     outboxes = {object(): module.Outbox(publishes + 1, module.CLOSE) for _ in range(MEMBERS)}
     boxes = list(outboxes.values())
     loop = asyncio.new_event_loop()
-    drain = module.Drain(loop)
+    drain = module.Drain()
     fanout = module.fanout
-    waiter = loop.create_future()
+    waiter = loop.create_future()  # the writers' (never resolved: the drain sends for them)
 
     async def send(message: Any) -> None:
+        pass
+
+    def noop(future: Any) -> None:
         pass
 
     for box in boxes:
         box.drain = drain
         box.send = send
         if scenario == "sending":
-            box.waiter = waiter  # never resolved: every send completes in the drain
+            box.waiter = waiter  # every send completes in the drain: the writer stays parked
     for n in range(publishes):
         message = {"type": "websocket.send", "text": str(n)}
+        if scenario != "busy":  # the drain's task, parked (as in the hub): woken once
+            drain.waiter = loop.create_future()
+            drain.waiter.add_done_callback(noop)
         if scenario in ("parked", "setup"):
             for box in boxes:
                 box.waiter = waiter
@@ -67,7 +74,8 @@ def measured(impl: str, scenario: str, publishes: int) -> None:
                 box.waiter = None  # the drain finds no parked writer: it only passes over
         if scenario != "busy":
             drain.run()
-            loop._ready.clear()  # type: ignore[attr-defined]  # the drain's handle, not run
+            drain.waiter = None
+            loop._ready.clear()  # type: ignore[attr-defined]  # the drain task's wake-up
     if scenario == "sending":
         assert all(box.sent == publishes for box in boxes)
     loop.close()

@@ -32,21 +32,14 @@ class Waiter:
         self.log.append(("failed", self.name, type(exc).__name__, exc.args))
 
 
-class Loop:
-    """Stands in for the event loop: records the drain's callbacks, runs them on demand."""
+class DrainWaiter:
+    """Stands in for the future the hub's drain task parks on: records each wake-up."""
 
     def __init__(self, log: list[Any]) -> None:
         self.log = log
-        self.callbacks: list[Any] = []
 
-    def call_soon(self, callback: Any) -> None:
+    def set_result(self, value: Any) -> None:
         self.log.append("scheduled")
-        self.callbacks.append(callback)
-
-    def run(self) -> None:
-        callbacks, self.callbacks = self.callbacks, []
-        for callback in callbacks:
-            callback()
 
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR")
@@ -85,8 +78,8 @@ def run(module: Any, configs: list[tuple[int, int]], ops: list[tuple[Any, ...]])
         key: module.Outbox(size, policy) for key, (size, policy) in zip(keys, configs, strict=True)
     }
     boxes = list(outboxes.values())
-    loop = Loop(log)
-    drain = module.Drain(loop)
+    drain = module.Drain()
+    drain.waiter = DrainWaiter(log)  # the drain's task, parked
     for op in ops:
         kind, index = op[0], op[1] % len(boxes)
         box = boxes[index]
@@ -113,7 +106,9 @@ def run(module: Any, configs: list[tuple[int, int]], ops: list[tuple[Any, ...]])
                 context.run(VAR.set, f"writer {index}")
                 box.context = context
         elif kind == "run drain":
-            loop.run()
+            if drain.waiter is None:  # woken: the task runs, then parks again
+                drain.run()
+                drain.waiter = DrainWaiter(log)
             log.append(("ready", len(drain)))
         elif kind == "sent":
             box.sent += 1
@@ -255,3 +250,36 @@ def test_the_drain_table(fanout_pair: ModulePair) -> None:
 
 
 EVENTS = {"woken", "send", "handed over", "failed"}
+
+
+def test_a_drive_that_raises_leaves_the_rest_on_the_list(fanout_pair: ModulePair) -> None:
+    """A writer's waiter that fails when the drain hands it a send (a bug): ``run()`` raises,
+    and the outboxes after it stay on the ready list for the next run."""
+
+    class Broken:
+        def set_result(self, value: Any) -> None:
+            value[0].close()
+            raise RuntimeError("broken waiter")
+
+    async def suspends(message: Any) -> None:
+        await Suspend()
+
+    async def completes(message: Any) -> None:
+        pass
+
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        drain = module.Drain()
+        boxes = [module.Outbox(2, 0) for _ in range(3)]
+        for box, send in zip(boxes, (completes, suspends, completes), strict=True):
+            box.drain, box.send = drain, send
+            box.waiter = Broken()
+        module.fanout(dict(enumerate(boxes)), "m", None)
+        assert len(drain) == 3
+        with pytest.raises(RuntimeError, match="broken waiter"):
+            drain.run()
+        assert len(drain) == 1  # the third: its frame is still queued
+        assert boxes[0].sent == 1
+        assert len(boxes[2]) == 1
+        drain.run()
+        assert boxes[2].sent == 1
+        assert len(drain) == 0

@@ -218,6 +218,32 @@ async def test_sends_that_sometimes_suspend_keep_order_and_never_overlap() -> No
             assert member.stats.sent == 100 + len(directs)
 
 
+class TaskBoundPeer(Peer):
+    """A server (or a middleware around its send) that needs a current task: it times each
+    send with ``asyncio.wait_for``, which on Python 3.12+ enters ``asyncio.timeout()``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: set[asyncio.Task[Any] | None] = set()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.tasks.add(asyncio.current_task())
+        await asyncio.wait_for(super().send(message), 5)
+
+
+async def test_the_servers_send_runs_inside_a_task() -> None:
+    async with Hub() as hub, contextlib.AsyncExitStack() as stack:
+        peers = [TaskBoundPeer() for _ in range(5)]
+        members = [(await stack.enter_async_context(member_of(hub, "t", peer=p)))[0] for p in peers]
+        for n in range(20):
+            await hub.publish_text("t", f"m{n}")
+            if n % 4 == 0:
+                await settle(3)
+        await until(lambda: all(peer.count == 20 for peer in peers))
+        assert all(member.end_reason is None for member in members)
+        assert all(None not in peer.tasks for peer in peers)
+
+
 class ClosePeer(Peer):
     """Records how many sends were in the server when the close arrived (itself included)."""
 

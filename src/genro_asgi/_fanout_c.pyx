@@ -5,7 +5,7 @@
 The outbox is a ring of ``max_queue`` object pointers allocated once, so queuing a frame is a
 reference count and a pointer store; ``fanout()`` walks the topic's dict with ``PyDict_Next``
 and reads each outbox's fields from its C struct. Waking a parked writer is a list append on
-the drain's ready list (one ``call_soon`` per batch); the drain steps each send with
+the drain's ready list (the drain's task is woken once per batch); the drain steps each send with
 ``PyIter_Send`` inside the writer's context (``PyContext_Enter``), so a send that completes
 raises no ``StopIteration``.
 
@@ -253,34 +253,41 @@ def fanout(dict outboxes not None, object message, object exclude):
 
 
 cdef class Drain:
-    """The ready list of outboxes whose parked writers have frames to send, and the one
-    event-loop callback that sends them (``Outbox._drive``); ``loop`` is the hub's loop."""
+    """The ready list of outboxes whose parked writers have frames to send, and ``run()``,
+    which sends them (``Outbox._drive``). The hub calls ``run()`` from one task of its own,
+    parked on ``waiter`` while the list is empty: the first outbox put on the list resolves
+    it, so a batch of wake-ups costs one task step, whatever the number of members."""
 
-    cdef object _loop
     cdef list _ready
-    cdef bint _scheduled
+    cdef public object waiter
 
-    def __init__(self, loop):
-        self._loop = loop
+    def __init__(self):
         self._ready = []
-        self._scheduled = False
+        self.waiter = None
 
     cdef int _add(self, Outbox outbox) except -1:
+        cdef object waiter
         PyList_Append(self._ready, outbox)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.run)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter.set_result(None)
         return 0
 
     def run(self):
-        """Drive every ready outbox (the callback; an outbox queued meanwhile waits for the
-        next one)."""
+        """Drive every ready outbox; one put on the list meanwhile waits for the next run.
+        Should a drive raise, the outboxes after it stay on the list."""
         cdef list ready = self._ready
+        cdef Py_ssize_t index
         cdef Outbox outbox
         self._ready = []
-        self._scheduled = False
-        for outbox in ready:
-            outbox._drive()
+        for index in range(len(ready)):
+            outbox = <Outbox>ready[index]
+            try:
+                outbox._drive()
+            except BaseException:
+                self._ready[:0] = ready[index + 1:]
+                raise
 
     def __len__(self):
         return len(self._ready)

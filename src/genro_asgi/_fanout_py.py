@@ -6,8 +6,8 @@ writer task (in ``hub.py``). The writer parks on a future (``waiter``) when the 
 Waking a parked writer is what a publish costs most: a task step per member, through the event
 loop's Python code, for a send that usually completes without ever suspending. So an outbox
 with a ``Drain`` is not woken one by one: a frame queued on it while its writer is parked only
-puts it on the drain's ready list, and the drain, one event-loop callback per batch of such
-wake-ups, does the parked writers' work itself: for each ready outbox it calls the writer's
+puts it on the drain's ready list, and the drain, run by one task of the hub's once per batch
+of such wake-ups, does the parked writers' work itself: for each ready outbox it calls the writer's
 ``send`` (an ``async def``) on every queued frame and steps the coroutine once, inside the
 writer's ``context``. A send that completes there is done (counted in ``sent``); one that
 suspends (the server applies backpressure) or raises is handed to the writer, which is woken
@@ -186,30 +186,36 @@ def fanout(
 
 
 class Drain:
-    """The ready list of outboxes whose parked writers have frames to send, and the one
-    event-loop callback that sends them (``Outbox._drive``); ``loop`` is the hub's loop."""
+    """The ready list of outboxes whose parked writers have frames to send, and ``run()``,
+    which sends them (``Outbox._drive``). The hub calls ``run()`` from one task of its own,
+    parked on ``waiter`` while the list is empty: the first outbox put on the list resolves
+    it, so a batch of wake-ups costs one task step, whatever the number of members."""
 
-    __slots__ = ("_loop", "_ready", "_scheduled")
+    __slots__ = ("_ready", "waiter")
 
-    def __init__(self, loop: Any) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._ready: list[Outbox] = []
-        self._scheduled = False
+        #: The future the drain's task waits on (None while it runs, or before it parks).
+        self.waiter: Any = None
 
     def _add(self, outbox: Outbox) -> None:
         self._ready.append(outbox)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.run)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter.set_result(None)
 
     def run(self) -> None:
-        """Drive every ready outbox (the callback; an outbox queued meanwhile waits for the
-        next one)."""
+        """Drive every ready outbox; one put on the list meanwhile waits for the next run.
+        Should a drive raise, the outboxes after it stay on the list."""
         ready = self._ready
         self._ready = []
-        self._scheduled = False
-        for outbox in ready:
-            outbox._drive()
+        for index, outbox in enumerate(ready):
+            try:
+                outbox._drive()
+            except BaseException:
+                self._ready[:0] = ready[index + 1 :]
+                raise
 
     def __len__(self) -> int:
         return len(self._ready)

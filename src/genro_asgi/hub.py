@@ -33,6 +33,7 @@ Choices the SPEC leaves open (also in ``docs/guide/fanout.md``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
@@ -97,6 +98,7 @@ class Hub:
     __slots__ = (
         "_backend",
         "_drain",
+        "_drain_task",
         "_keys",
         "_lock",
         "_members",
@@ -140,6 +142,7 @@ class Hub:
         self._running = False
         self._lock: asyncio.Lock | None = None
         self._drain: Drain | None = None
+        self._drain_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._keys = itertools.count(1)
 
@@ -159,7 +162,10 @@ class Hub:
         if self._running:
             raise RuntimeError("The hub is running already.")
         self._lock = asyncio.Lock()
-        self._drain = Drain(asyncio.get_running_loop())
+        self._drain = drain = Drain()
+        self._drain_task = asyncio.get_running_loop().create_task(
+            _serve(drain), name="genro-asgi hub drain"
+        )
         await self._backend.start(self)
         self._running = True
 
@@ -182,6 +188,11 @@ class Hub:
             for task in list(self._tasks):
                 task.cancel()
         finally:
+            drain_task, self._drain_task = self._drain_task, None
+            if drain_task is not None:
+                drain_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drain_task
             await self._backend.stop()
             self._subscribed.clear()
 
@@ -479,6 +490,23 @@ class Hub:
                 result = on_gap(topic, members)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     self._background(result)
+
+
+async def _serve(drain: Drain) -> None:
+    """The hub's drain task: parked while no outbox is ready, then sends for every parked
+    writer at once (``Drain.run``). The servers' ``send()`` (and middleware around it) so run
+    inside a task, as they do in a member's writer."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if not len(drain):
+            waiter = drain.waiter = loop.create_future()
+            await waiter
+        try:
+            drain.run()
+        except Exception as exc:  # a bug: loud, and the drain goes on for the other members
+            loop.call_exception_handler(
+                {"message": "genro-asgi hub: the drain failed", "exception": exc}
+            )
 
 
 def __getattr__(name: str) -> Any:
