@@ -41,6 +41,9 @@ class DrainWaiter:
     def set_result(self, value: Any) -> None:
         self.log.append("scheduled")
 
+    def done(self) -> bool:
+        return False
+
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR")
 
@@ -283,3 +286,30 @@ def test_a_drive_that_raises_leaves_the_rest_on_the_list(fanout_pair: ModulePair
         drain.run()
         assert boxes[2].sent == 1
         assert len(drain) == 0
+
+
+def test_a_cancelled_drain_waiter_is_not_resolved(fanout_pair: ModulePair) -> None:
+    """The drain's task was cancelled while parked (its future is done): queuing on a parked
+    writer only puts the outbox on the list and forgets that future (no InvalidStateError in
+    the publisher); the task, waking with the cancellation, runs the list."""
+
+    class Cancelled:
+        def done(self) -> bool:
+            return True
+
+        def set_result(self, value: Any) -> None:
+            raise AssertionError("set_result() on a done future")
+
+    async def completes(message: Any) -> None:
+        pass
+
+    for module in (fanout_pair.pure, fanout_pair.compiled):
+        drain = module.Drain()
+        drain.waiter = Cancelled()
+        box = module.Outbox(2, 0)
+        box.drain, box.send, box.waiter = drain, completes, Waiter([], 0)
+        assert module.fanout({0: box}, "m", None) == (1, None)
+        assert drain.waiter is None
+        assert len(drain) == 1
+        drain.run()
+        assert box.sent == 1

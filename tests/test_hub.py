@@ -244,6 +244,45 @@ async def test_the_servers_send_runs_inside_a_task() -> None:
         assert all(None not in peer.tasks for peer in peers)
 
 
+async def test_the_drain_outlives_a_cancellation_that_is_not_the_hubs() -> None:
+    async with Hub() as hub, member_of(hub, "t") as (_, peer):
+        await settle()
+        for round_ in range(3):
+            task = hub._drain_task
+            assert task is not None
+            task.cancel()  # not the hub's: e.g. a send's timeout that went on in a writer
+            await hub.publish_text("t", f"m{round_}")  # finds the drain's future cancelled
+            await until(lambda round_=round_: peer.count == round_ + 1)
+            assert not task.done()
+        assert peer.texts == ["m0", "m1", "m2"]
+    assert task.done()  # stop() ends it
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout() is Python 3.11+")
+async def test_a_send_timeout_that_goes_on_in_the_writer_leaves_the_drain_running() -> None:
+    """A middleware's ``asyncio.timeout()`` entered in the drain's task around a send that
+    suspends and expires in the member's writer cancels the drain's task: the hub keeps it."""
+
+    class TimedPeer(Peer):
+        async def send(self, message: dict[str, Any]) -> None:
+            async with asyncio.timeout(0.01):  # type: ignore[attr-defined]
+                await super().send(message)
+
+    async with Hub() as hub, contextlib.AsyncExitStack() as stack:
+        slow = TimedPeer()
+        slow.stalled = True
+        _, _ = await stack.enter_async_context(member_of(hub, "t", peer=slow))
+        others = [(await stack.enter_async_context(member_of(hub, "t")))[1] for _ in range(3)]
+        await settle()
+        await hub.publish_text("t", "first")  # slow's send suspends in the drain, times out
+        await asyncio.sleep(0.05)
+        for n in range(5):
+            await hub.publish_text("t", f"m{n}")
+        await until(lambda: all(peer.count == 6 for peer in others))
+        assert hub._drain_task is not None
+        assert not hub._drain_task.done()
+
+
 class ClosePeer(Peer):
     """Records how many sends were in the server when the close arrived (itself included)."""
 

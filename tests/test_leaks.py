@@ -346,6 +346,9 @@ class RecordingWaiter:
     def set_exception(self, exc: BaseException) -> None:
         self.outcome = exc
 
+    def done(self) -> bool:
+        return False
+
 
 class Suspend:
     def __await__(self) -> Any:

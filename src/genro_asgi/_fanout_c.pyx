@@ -271,7 +271,8 @@ cdef class Drain:
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
-            waiter.set_result(None)
+            if not waiter.done():  # cancelled: the task wakes with the cancellation anyway
+                waiter.set_result(None)
         return 0
 
     def run(self):

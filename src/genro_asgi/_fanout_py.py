@@ -203,7 +203,8 @@ class Drain:
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
-            waiter.set_result(None)
+            if not waiter.done():  # cancelled: the task wakes with the cancellation anyway
+                waiter.set_result(None)
 
     def run(self) -> None:
         """Drive every ready outbox; one put on the list meanwhile waits for the next run.

@@ -8,9 +8,9 @@ slow member. The guarantee (default policies): every member receives every messa
 topics, in publish order per publisher, or is disconnected with a code that says why.
 
 A publish wakes no task per member: while a member's writer is parked, the hub's drain (one
-event-loop callback per batch, in ``_fanout``) runs its sends in the writer's stead, in the
-member's context, and hands the writer only a send that has to wait (the server's backpressure)
-or that raised.
+task of the hub's, woken once per batch; ``_fanout``'s ``Drain``) runs its sends in the writer's
+stead, in the member's context, and hands the writer only a send that has to wait (the server's
+backpressure) or that raised.
 
 Choices the SPEC leaves open (also in ``docs/guide/fanout.md``):
 
@@ -164,7 +164,7 @@ class Hub:
         self._lock = asyncio.Lock()
         self._drain = drain = Drain()
         self._drain_task = asyncio.get_running_loop().create_task(
-            _serve(drain), name="genro-asgi hub drain"
+            self._serve_drain(drain), name="genro-asgi hub drain"
         )
         await self._backend.start(self)
         self._running = True
@@ -195,6 +195,36 @@ class Hub:
                     await drain_task
             await self._backend.stop()
             self._subscribed.clear()
+
+    async def _serve_drain(self, drain: Drain) -> None:
+        """The hub's drain task: parked while no outbox is ready, then sends for every parked
+        writer at once (``Drain.run``). The servers' ``send()`` (and middleware around it) so
+        run inside a task, as they do in a member's writer.
+
+        Only ``stop()`` ends it. A cancellation that is not the hub's is dropped: a timeout
+        entered around a send that suspended in the drain and went on in the member's writer
+        (an ``asyncio.timeout()`` in a middleware) cancels the task it was entered in, this
+        one, and the drain must go on for every other member.
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+        while True:
+            try:
+                if not len(drain):
+                    waiter = drain.waiter = loop.create_future()
+                    await waiter
+                drain.run()
+            except asyncio.CancelledError:
+                drain.waiter = None
+                if self._drain_task is not task:
+                    raise  # stop()
+                if uncancel is not None:
+                    uncancel()
+            except Exception as exc:  # a bug: loud, and the drain goes on for the other members
+                loop.call_exception_handler(
+                    {"message": "genro-asgi hub: the drain failed", "exception": exc}
+                )
 
     async def _closed(self, members: list[Member]) -> None:
         """Wait (at most ``flush_timeout``) for the writers closing ``members``' connections.
@@ -490,23 +520,6 @@ class Hub:
                 result = on_gap(topic, members)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     self._background(result)
-
-
-async def _serve(drain: Drain) -> None:
-    """The hub's drain task: parked while no outbox is ready, then sends for every parked
-    writer at once (``Drain.run``). The servers' ``send()`` (and middleware around it) so run
-    inside a task, as they do in a member's writer."""
-    loop = asyncio.get_running_loop()
-    while True:
-        if not len(drain):
-            waiter = drain.waiter = loop.create_future()
-            await waiter
-        try:
-            drain.run()
-        except Exception as exc:  # a bug: loud, and the drain goes on for the other members
-            loop.call_exception_handler(
-                {"message": "genro-asgi hub: the drain failed", "exception": exc}
-            )
 
 
 def __getattr__(name: str) -> Any:
