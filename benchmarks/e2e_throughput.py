@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _loadgen import Connection, Failed, client_frame, cpu_seconds, pin, run_load, split_cpus
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
@@ -79,11 +78,6 @@ async def starlette_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 APP_OBJECTS = {"raw": raw_app, "genro": genro_app, "starlette": starlette_app}
 
 
-def pin(cpu: int | None) -> None:
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu})
-
-
 def serve(app: str, port: int, server: str, cpu: int | None) -> None:
     """Run one app under uvicorn (the process the benchmark starts per app)."""
     import uvicorn
@@ -96,52 +90,20 @@ def serve(app: str, port: int, server: str, cpu: int | None) -> None:
     )  # fmt: skip
 
 
-# -- the load generator: a minimal WebSocket client ----------------------------------------------
-
-_MASK = os.urandom(4)
-_MASK_INT = int.from_bytes(_MASK * 32, "big")
+# -- the load generator: echoes checked in order ------------------------------------------------
 
 
-def client_frame(payload: bytes) -> bytes:
-    """A masked, final text frame (payloads under 126 bytes)."""
-    assert len(payload) < 126
-    masked = (int.from_bytes(payload, "big") ^ (_MASK_INT >> (8 * (128 - len(payload))))).to_bytes(
-        len(payload), "big"
-    )
-    return bytes((0x81, 0x80 | len(payload))) + _MASK + masked
-
-
-def close_frame() -> bytes:
-    code = (1000).to_bytes(2, "big")
-    masked = bytes(b ^ m for b, m in zip(code, _MASK[:2], strict=True))
-    return b"\x88\x82" + _MASK + masked
-
-
-class EchoClient(asyncio.Protocol):
+class EchoClient(Connection):
     """One connection: handshake, then ``len(messages)`` echoes with ``window`` in flight."""
 
-    def __init__(self, host: str, port: int, messages: list[bytes], window: int) -> None:
-        self.request = (
-            f"GET /bench HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
-        ).encode()
+    def __init__(self, port: int, messages: list[bytes], window: int) -> None:
+        super().__init__(port, "/bench")
         self.messages = messages
         self.frames = [client_frame(m) for m in messages]
         self.window = window
         self.sent = 0
         self.received = 0
-        self.buffer = bytearray()
-        self.open = False
-        loop = asyncio.get_running_loop()
-        self.opened: asyncio.Future[None] = loop.create_future()
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def start(self) -> None:
         assert self.transport is not None
@@ -149,61 +111,34 @@ class EchoClient(asyncio.Protocol):
         self.transport.write(b"".join(self.frames[:count]))
         self.sent = count
 
+    def upgraded(self) -> None:
+        self.opened.set_result(None)
+
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        if not self.open:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buffer.startswith(b"HTTP/1.1 101"):
-                self._fail(f"handshake refused: {bytes(buffer[:end])!r}")
-                return
-            del buffer[: end + 4]
-            self.open = True
-            self.opened.set_result(None)
-        position, size = 0, len(buffer)
-        replies = []
-        while size - position >= 2:
-            opcode, length = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
-            if length > 125:
-                self._fail("unexpected long frame from the server")
-                return
-            if size - position < 2 + length:
-                break
-            payload = bytes(buffer[position + 2 : position + 2 + length])
-            position += 2 + length
-            if opcode != 1:
-                self._fail(f"unexpected frame opcode {opcode} before all echoes arrived")
-                return
-            if payload != self.messages[self.received]:
-                self._fail(f"echo {self.received}: expected {self.messages[self.received]!r}")
-                return
-            self.received += 1
-            if self.sent < len(self.frames):
-                replies.append(self.frames[self.sent])
-                self.sent += 1
-        del buffer[:position]
-        if replies and self.transport is not None:
-            self.transport.write(b"".join(replies))
+        super().data_received(data)  # text() per echo, then one write for the frames they free
+        limit = min(self.received + self.window, len(self.frames))
+        if limit > self.sent > 0 and not self.error and self.transport is not None:
+            self.transport.write(b"".join(self.frames[self.sent : limit]))
+            self.sent = limit
         if self.received == len(self.messages) and not self.done.done():
             self.done.set_result(None)
 
-    def _fail(self, why: str) -> None:
-        for future in (self.opened, self.done):
-            if not future.done():
-                future.set_exception(AssertionError(why))
-        if self.transport is not None:
-            self.transport.abort()
+    def text(self, buffer: bytearray, start: int, length: int, now: float) -> None:
+        if buffer[start : start + length] != self.messages[self.received]:
+            raise Failed(f"echo {self.received}: expected {self.messages[self.received]!r}")
+        self.received += 1
+
+    def control(self, opcode: int, body: bytes) -> None:
+        raise Failed(f"unexpected frame opcode {opcode} before all echoes arrived")
+
+    def fail(self, why: str) -> None:
+        if not self.done.done():
+            self.done.set_exception(AssertionError(why))
+        super().fail(why)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
-            self._fail(f"connection lost after {self.received} echoes: {exc!r}")
-
-    def finish(self) -> None:
-        if self.transport is not None:
-            self.transport.write(close_frame())
-            self.transport.close()
+            self.fail(f"connection lost after {self.received} echoes: {exc!r}")
 
 
 async def load(port: int, clients: int, messages: int, window: int) -> dict[str, float]:
@@ -212,7 +147,7 @@ async def load(port: int, clients: int, messages: int, window: int) -> dict[str,
     protocols = []
     for number in range(clients):
         payloads = [f"c{number:05d} m{i:07d} {'x' * 16}".encode() for i in range(messages)]
-        protocol = EchoClient("127.0.0.1", port, payloads, window)
+        protocol = EchoClient(port, payloads, window)
         await loop.create_connection(lambda p=protocol: p, "127.0.0.1", port)
         protocols.append(protocol)
     await asyncio.gather(*(p.opened for p in protocols))
@@ -237,19 +172,8 @@ def measure(port: int, args: argparse.Namespace, cpu: int | None) -> dict[str, f
     """One measurement, in a fresh load-generator process: messages/s and its CPU share."""
     argv = [sys.executable, __file__, "--load-port", str(port), "--clients", str(args.clients),
             "--messages", str(args.messages), "--window", str(args.window)]  # fmt: skip
-    if cpu is not None:
-        argv += ["--cpu", str(cpu)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=LOAD_TIMEOUT, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"load generator failed:\n{done.stdout}{done.stderr}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = run_load(argv, cpu, LOAD_TIMEOUT)
     return result
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time used so far by process ``pid`` (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(
@@ -289,8 +213,7 @@ def report(
 def run(args: argparse.Namespace) -> int:
     from servers import ServerProcess
 
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    server_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    server_cpu, load_cpu = split_cpus()
     logs = Path(tempfile.mkdtemp(prefix="genro-e2e-bench-"))
     servers: dict[str, ServerProcess] = {}
     try:

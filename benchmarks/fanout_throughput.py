@@ -37,11 +37,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +46,17 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from _loadgen import (
+    Connection,
+    client_frame,
+    cpu_seconds,
+    percentile,
+    pin,
+    rss_bytes,
+    run_load,
+    split_cpus,
+)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
@@ -208,11 +216,6 @@ FACTORIES = {"raw": make_raw, "naive": make_naive, "broadcaster": make_broadcast
              "hub": make_hub}  # fmt: skip
 
 
-def pin(cpu: int | None) -> None:
-    if cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpu})
-
-
 def serve(app: str, port: int, cpu: int | None) -> None:
     """Run one app under uvicorn (the process the benchmark starts per app)."""
     import uvicorn
@@ -225,30 +228,6 @@ def serve(app: str, port: int, cpu: int | None) -> None:
 
 
 # -- the load generator ---------------------------------------------------------------------------
-
-_MASK = os.urandom(4)
-
-
-def client_frame(payload: bytes, opcode: int = 1) -> bytes:
-    """A masked, final frame from the client (any length)."""
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x80 | opcode, 0x80 | size))
-    elif size < 1 << 16:
-        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
-    mask = (_MASK * (size // 4 + 1))[:size]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(mask, "big")).to_bytes(size, "big")
-    return header + _MASK + masked
-
-
-def handshake(port: int, path: str) -> bytes:
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n\r\n"
-    ).encode()
 
 
 def payload(index: int, size: int) -> bytes:
@@ -288,94 +267,11 @@ class Run:
                 self.publisher.send_up_to(complete + self.window)
 
 
-class Connection(asyncio.Protocol):
-    """A WebSocket client connection: handshake, then server frames parsed as they come."""
-
-    def __init__(self, request: bytes) -> None:
-        self.request = request
-        self.buffer = bytearray()
-        self.open = False
-        loop = asyncio.get_running_loop()
-        self.opened: asyncio.Future[None] = loop.create_future()
-        self.lost: asyncio.Future[None] = loop.create_future()
-        self.transport: asyncio.Transport | None = None
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.error = ""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        if not self.open:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buffer.startswith(b"HTTP/1.1 101"):
-                self.fail(f"handshake refused: {bytes(buffer[:end])!r}")
-                return
-            del buffer[: end + 4]
-            self.open = True
-        now = time.perf_counter()
-        position, size = 0, len(buffer)
-        while size - position >= 2:
-            opcode, length = buffer[position] & 0x0F, buffer[position + 1] & 0x7F
-            start = position + 2
-            if length == 126:
-                if size - position < 4:
-                    break
-                length, start = int.from_bytes(buffer[start : start + 2], "big"), start + 2
-            elif length == 127:
-                if size - position < 10:
-                    break
-                length, start = int.from_bytes(buffer[start : start + 8], "big"), start + 8
-            if size - start < length:
-                break
-            position = start + length
-            if opcode == 1:
-                self.text(buffer, start, length, now)
-            elif opcode == 8:
-                body = bytes(buffer[start:position])
-                self.close_code = int.from_bytes(body[:2], "big") if len(body) >= 2 else 1005
-                self.close_reason = body[2:].decode(errors="replace")
-                if self.transport is not None:
-                    self.transport.close()
-            else:
-                self.fail(f"unexpected frame opcode {opcode}")
-                return
-        del buffer[:position]
-
-    def text(self, buffer: bytearray, start: int, length: int, now: float) -> None:
-        raise NotImplementedError
-
-    def fail(self, why: str) -> None:
-        self.error = self.error or why
-        if not self.opened.done():
-            self.opened.set_exception(AssertionError(why))
-        if self.transport is not None:
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(AssertionError(f"connection lost before it opened: {exc!r}"))
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def finish(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(client_frame((1000).to_bytes(2, "big"), opcode=8))
-            self.transport.close()
-
-
 class Subscriber(Connection):
     """Checks that publish ``i`` arrives as its ``i``-th frame after ``ready``."""
 
-    def __init__(self, request: bytes, run: Run, size: int, counted: bool) -> None:
-        super().__init__(request)
+    def __init__(self, port: int, run: Run, size: int, counted: bool) -> None:
+        super().__init__(port, "/sub")
         self.run = run
         self.size = size
         self.counted = counted
@@ -403,8 +299,8 @@ class Subscriber(Connection):
 class Publisher(Connection):
     """Sends the pre-built frames, at most ``run.window`` ahead of the slowest subscriber."""
 
-    def __init__(self, request: bytes, run: Run, frames: list[bytes]) -> None:
-        super().__init__(request)
+    def __init__(self, port: int, run: Run, frames: list[bytes]) -> None:
+        super().__init__(port, "/pub")
         self.run = run
         self.frames = frames
         self.sent = 0
@@ -426,27 +322,6 @@ class Publisher(Connection):
         self.sent = limit
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time used so far by process ``pid`` (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of process ``pid`` (``VmRSS``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def load(options: dict[str, Any]) -> dict[str, Any]:
     """One measurement in this process: connect, publish, check, report (a JSON-able dict)."""
     port, pid = options["port"], options["pid"]
@@ -458,7 +333,7 @@ async def load(options: dict[str, Any]) -> dict[str, Any]:
     subscribers = []
     for number in range(clients):
         counted = not (stalled and number == 0)
-        subscriber = Subscriber(handshake(port, "/sub"), run, size, counted)
+        subscriber = Subscriber(port, run, size, counted)
         await loop.create_connection(lambda s=subscriber: s, "127.0.0.1", port)
         subscribers.append(subscriber)
         if number % 50 == 49:
@@ -469,7 +344,7 @@ async def load(options: dict[str, Any]) -> dict[str, Any]:
         assert stalled_one.transport is not None
         stalled_one.transport.pause_reading()  # it reads nothing more: its buffers fill up
     run.target = sum(s.counted for s in subscribers)
-    publisher = Publisher(handshake(port, "/pub"), run, frames)
+    publisher = Publisher(port, run, frames)
     run.publisher = publisher
     await loop.create_connection(lambda: publisher, "127.0.0.1", port)
     await publisher.opened
@@ -548,12 +423,7 @@ def measure(port: int, pid: int, cpu: int | None, **options: Any) -> dict[str, A
     """One measurement, in a fresh load-generator process."""
     options = {"port": port, "pid": pid, **options}
     argv = [sys.executable, __file__, "--load", json.dumps(options)]
-    if cpu is not None:
-        argv += ["--cpu", str(cpu)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=LOAD_TIMEOUT, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"load generator failed:\n{done.stdout}{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = run_load(argv, cpu, LOAD_TIMEOUT)
     return result
 
 
@@ -715,8 +585,7 @@ def run(args: argparse.Namespace, apps: tuple[str, ...]) -> int:
 
     import genro_asgi
 
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    server_cpu, load_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    server_cpu, load_cpu = split_cpus()
     logs = Path(tempfile.mkdtemp(prefix="genro-fanout-bench-"))
     print(f"genro-asgi {genro_asgi.__version__} (compiled: {genro_asgi.COMPILED}); "
           f"server logs in {logs}", flush=True)  # fmt: skip

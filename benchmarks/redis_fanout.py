@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _loadgen import Connection, client_frame, cpu_seconds, percentile
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "e2e"))
@@ -139,85 +141,37 @@ def serve(name: str, port: int, url: str) -> None:
                 lifespan="on")  # fmt: skip
 
 
-# -- the load generator: a minimal WebSocket client on asyncio's Protocol ----------------------
+# -- the load generator ---------------------------------------------------------------------------
 
 
-def handshake(port: int, path: str) -> bytes:
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
+class Client(Connection):
+    """A subscriber (open on its 'ready' frame; checks each publish comes once, in order) or the
+    publisher (open on the 101); payload ``%08d %d``: the index, the send time in ns."""
 
-
-def client_frame(payload: bytes) -> bytes:
-    assert len(payload) < 126
-    return bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload  # a zero mask key
-
-
-class Connection(asyncio.Protocol):
     def __init__(self, port: int, path: str) -> None:
-        self.request = handshake(port, path)
-        self.buffer = bytearray()
-        self.upgraded = False
-        self.ready = asyncio.get_running_loop().create_future()
-        self.transport: Any = None
+        super().__init__(port, path)
         self.next = 0
         self.latencies: list[float] = []
         self.reordered = 0
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        transport.write(self.request)
+    def upgraded(self) -> None:
+        if self.path == "/pub":
+            self.opened.set_result(None)
 
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        if not self.upgraded:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if not buffer.startswith(b"HTTP/1.1 101"):
-                raise RuntimeError(f"upgrade refused: {bytes(buffer[:80])!r}")
-            del buffer[: end + 4]
-            self.upgraded = True
-            if self.request.startswith(b"GET /pub") and not self.ready.done():
-                self.ready.set_result(None)
-        now = time.perf_counter_ns()
-        while len(buffer) >= 2:
-            size, start = buffer[1] & 0x7F, 2
-            if size == 126:
-                if len(buffer) < 4:
-                    return
-                size, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif size == 127:
-                if len(buffer) < 10:
-                    return
-                size, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + size:
-                return
-            payload = bytes(buffer[start : start + size])
-            opcode = buffer[0] & 0x0F
-            del buffer[: start + size]
-            if opcode != 1:
-                continue
-            if payload == READY:
-                if not self.ready.done():
-                    self.ready.set_result(None)
-                continue
-            index = int(payload[:8])
-            if index != self.next:
-                self.reordered += 1
-            self.next = index + 1
-            self.latencies.append((now - int(payload[9:])) / 1e6)
+    def text(self, buffer: bytearray, start: int, length: int, now: float) -> None:
+        payload = buffer[start : start + length]
+        if payload == READY:
+            if not self.opened.done():
+                self.opened.set_result(None)
+            return
+        index = int(payload[:8])
+        if index != self.next:
+            self.reordered += 1
+        self.next = index + 1
+        self.latencies.append((now - int(payload[9:]) / 1e9) * 1e3)  # ms
 
-
-def cpu_seconds(pid: int) -> float:
-    total = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    def control(self, opcode: int, body: bytes) -> None:
+        """Ignored (a close included)."""
 
 
 def command_stats(server: Any) -> dict[str, int]:
@@ -234,26 +188,25 @@ async def load(
     """Connect, publish, collect; ``sample()`` is taken once every subscriber is ready and the
     publisher connected, and again when the deliveries are in (connection set-up excluded)."""
     loop = asyncio.get_running_loop()
-    subscribers: list[Connection] = []
+    subscribers: list[Client] = []
     for port in ports:  # one subscriber per process first, alone (see the module docstring)
         _, sub = await loop.create_connection(
-            lambda port=port: Connection(port, "/sub"), "127.0.0.1", port
+            lambda port=port: Client(port, "/sub"), "127.0.0.1", port
         )
-        await asyncio.wait_for(sub.ready, 30)
+        await asyncio.wait_for(sub.opened, 30)
         subscribers.append(sub)
     for n in range(len(ports), args.clients):
         port = ports[n % len(ports)]
         _, sub = await loop.create_connection(
-            lambda port=port: Connection(port, "/sub"), "127.0.0.1", port
+            lambda port=port: Client(port, "/sub"), "127.0.0.1", port
         )
         subscribers.append(sub)
         if n % 50 == 49:
-            await asyncio.wait_for(asyncio.gather(*(s.ready for s in subscribers)), 30)
-    await asyncio.wait_for(asyncio.gather(*(s.ready for s in subscribers)), 30)
-    _, pub = await loop.create_connection(
-        lambda: Connection(ports[0], "/pub"), "127.0.0.1", ports[0]
-    )
-    await asyncio.wait_for(pub.ready, 10)
+            await asyncio.wait_for(asyncio.gather(*(s.opened for s in subscribers)), 30)
+    await asyncio.wait_for(asyncio.gather(*(s.opened for s in subscribers)), 30)
+    _, pub = await loop.create_connection(lambda: Client(ports[0], "/pub"), "127.0.0.1", ports[0])
+    await asyncio.wait_for(pub.opened, 10)
+    assert pub.transport is not None
     await asyncio.sleep(0.5)  # every subscription settled (broadcaster subscribes lazily)
     first = sample()
     started = time.perf_counter()
@@ -278,10 +231,11 @@ async def load(
         behind = [n for n, s in enumerate(subscribers) if s.next < args.publishes]
         counts = sorted({subscribers[n].next for n in behind})
         print(f"stuck: {len(behind)} subscribers behind, their counts {counts[:10]}", flush=True)
-    latencies = sorted(x for s in subscribers for x in s.latencies)
+    latencies = [x for s in subscribers for x in s.latencies]
     delivered = len(latencies)
     for connection in [*subscribers, pub]:
-        connection.transport.close()
+        if connection.transport is not None:
+            connection.transport.close()
     await asyncio.sleep(0.2)
     return (
         {
@@ -289,8 +243,8 @@ async def load(
             "lost": args.clients * args.publishes - delivered,
             "reordered": sum(s.reordered for s in subscribers),
             "elapsed": elapsed,
-            "p50": latencies[len(latencies) // 2] if latencies else float("nan"),
-            "p99": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
+            "p50": percentile(latencies, 0.50),
+            "p99": percentile(latencies, 0.99),
         },
         first,
         second,
