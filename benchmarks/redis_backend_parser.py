@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -88,7 +87,6 @@ def main() -> None:
                     capture_output=True,
                     check=True,
                     timeout=300,
-                    env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")},
                 ).stdout
                 result = json.loads(out)
                 if result["hiredis"] != (side == "hiredis"):

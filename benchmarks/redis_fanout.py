@@ -2,8 +2,9 @@
 
     python benchmarks/redis_fanout.py --clients 500 --publishes 200 --rounds 3
 
-Starts its own redis-server (Debian's package) on a free 127.0.0.1 port. Three set-ups, side by
-side in each round (the order rotates):
+Starts its own redis-server (Debian's package) on a free 127.0.0.1 port. The server processes
+run the genro_asgi this interpreter imports (printed first, with whether it is compiled). Three
+set-ups, side by side in each round (the order rotates):
 
 - ``raw``: ONE uvicorn process, the raw-ASGI serial loop (one message dict per publish, a serial
   ``await send(...)`` per subscriber): the single-process floor, no Redis;
@@ -263,8 +264,7 @@ def measure(setup: str, redis_server: Any, args: argparse.Namespace, log: Path) 
                     [sys.executable, __file__, "--serve", setup, str(port), redis_server.url],
                     stdout=log.open("ab"),
                     stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")},
-                )
+                )  # the servers import the genro_asgi this interpreter has (main() prints it)
             )
             ports.append(port)
         for port in ports:
@@ -322,6 +322,10 @@ def main() -> int:
         return 0
     from tests.redis_server import RedisServer
 
+    import genro_asgi
+
+    print(f"genro-asgi {genro_asgi.__version__} (compiled: {genro_asgi.COMPILED}) from "
+          f"{Path(genro_asgi.__file__).parent}", flush=True)  # fmt: skip
     setups = [s for s in args.setups.split(",") if s]
     redis_server = RedisServer()
     redis_server.start()
