@@ -1136,3 +1136,21 @@ async def test_concurrent_joins_and_leaves_keep_the_subscription_right() -> None
         for first, second in itertools.pairwise(subscriptions):  # strictly alternating
             assert first[0] != second[0]
         assert hub.members("t") == [members[0]]
+
+
+async def test_a_hub_whose_backend_cannot_start_leaves_nothing_running() -> None:
+    class Unreachable(MemoryBackend):
+        async def start(self, receiver: Any) -> None:
+            raise ConnectionError("the backend is unreachable")
+
+    hub = Hub(Unreachable())
+    before = asyncio.all_tasks()
+    with pytest.raises(ConnectionError, match="unreachable"):
+        await hub.start()
+    assert asyncio.all_tasks() == before  # no drain task left behind
+    with pytest.raises(RuntimeError, match="outside"):
+        await hub.publish_text("t", "x")
+    hub._backend = MemoryBackend()  # reachable now: the same hub starts
+    async with hub, member_of(hub, "t") as (_, peer):
+        await hub.publish_text("t", "x")
+        await until(lambda: peer.count == 1)

@@ -162,11 +162,11 @@ class Hub:
         if self._running:
             raise RuntimeError("The hub is running already.")
         self._lock = asyncio.Lock()
+        await self._backend.start(self)  # no member yet: nothing reaches the drain before it
         self._drain = drain = Drain()
         self._drain_task = asyncio.get_running_loop().create_task(
             self._serve_drain(drain), name="genro-asgi hub drain"
         )
-        await self._backend.start(self)
         self._running = True
 
     async def stop(self) -> None:
