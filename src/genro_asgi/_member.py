@@ -300,10 +300,7 @@ class Member:
                 _abandon(waiter)
             if self._end is None:
                 raise
-            task = asyncio.current_task()
-            uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the hub asked for it
-            if uncancel is not None:
-                uncancel()
+            uncancel(asyncio.current_task())  # the hub asked for it: the writer goes on
         except (WebSocketDisconnect, RuntimeError):
             # The client left (1006, or a disconnect seen while receiving ahead) or the
             # application closed the WebSocket itself: the member is over.
@@ -405,8 +402,7 @@ class Member:
         try:
             if self._end is None and self._end_reason is None:
                 self._drop_topics()  # no publish reaches the member from now on
-                self._flushing = True
-                self._wake()
+                self._flush()
             if writer is not None and not writer.done():
                 await asyncio.wait((writer,), timeout=hub.flush_timeout)
         finally:
@@ -454,6 +450,14 @@ class _Resumed:
                     step = coroutine.send(None)
                 except StopIteration as stop:
                     return stop.value
+
+
+def uncancel(task: asyncio.Task[Any] | None) -> None:
+    """Take back one cancellation of ``task`` that was handled (Python 3.11+; on 3.10 a task
+    keeps no count of them)."""
+    undo = getattr(task, "uncancel", None)
+    if undo is not None:
+        undo()
 
 
 def _abandon(waiter: asyncio.Future[Any]) -> None:

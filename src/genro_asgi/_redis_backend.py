@@ -27,6 +27,7 @@ import json
 import logging
 import os
 from collections import deque
+from collections.abc import Iterable
 from typing import Any, Final
 
 import redis.asyncio as aioredis
@@ -235,10 +236,8 @@ class RedisBackend:
             if task is not None:
                 with contextlib.suppress(BaseException):
                     await task
-        while self._outbox:
-            _, _, fut = self._outbox.popleft()
-            if not fut.done():
-                fut.set_exception(ConnectionError("The RedisBackend was stopped."))
+        _fail(self._outbox, "The RedisBackend was stopped.")
+        self._outbox.clear()
         for fut in self._confirm.values():
             if not fut.done():
                 fut.set_result(None)
@@ -555,7 +554,7 @@ class RedisBackend:
                         await self._send_batch(pool, batch)
                         break
                     except asyncio.CancelledError:
-                        _fail(batch, ConnectionError("The RedisBackend was stopped."))
+                        _fail(batch, "The RedisBackend was stopped.")
                         raise
                     except Exception as exc:
                         conn, self._pub_conn = self._pub_conn, None
@@ -564,11 +563,11 @@ class RedisBackend:
                                 await conn.disconnect()
                         # Not yet confirmed and not expired (expired ones raised already).
                         batch = [item for item in batch if not item[2].done()]
-                        if retry and used_before and _connection_lost(exc):
+                        if retry and used_before and _broken(exc):
                             retry = False
                             logger.info("Publishing again on a new Redis connection (%s).", exc)
                             continue
-                        _fail(batch, ConnectionError(f"Could not publish to Redis: {exc}"))
+                        _fail(batch, f"Could not publish to Redis: {exc}")
                         break
 
     async def _send_batch(
@@ -734,13 +733,15 @@ class RedisBackend:
             raise ConnectionError(f"Redis is unreachable: {exc}") from exc
 
 
-def _fail(batch: list[tuple[bytes, bytes, asyncio.Future[None]]], error: Exception) -> None:
+def _fail(batch: Iterable[tuple[bytes, bytes, asyncio.Future[None]]], message: str) -> None:
+    """Fail every publish of ``batch`` not yet done, each with a ``ConnectionError`` of its own
+    (one instance raised in several tasks would gather their tracebacks)."""
     for _, _, fut in batch:
         if not fut.done():
-            fut.set_exception(error)
+            fut.set_exception(ConnectionError(message))
 
 
-def _connection_lost(exc: BaseException) -> bool:
+def _broken(exc: BaseException) -> bool:
     """The connection broke (reset, closed by Redis), as opposed to Redis not answering in
     time or refusing the command."""
     if isinstance(exc, RedisTimeoutError):

@@ -56,6 +56,7 @@ from ._member import (
     check_topic,
     frame_bytes,
     json_message,
+    uncancel,
 )
 from ._member import MemberStats as MemberStats  # the type of member.stats, documented here
 from ._memory_backend import MemoryBackend
@@ -208,7 +209,6 @@ class Hub:
         """
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        uncancel = getattr(task, "uncancel", None)  # Python 3.11+
         while True:
             try:
                 if not len(drain):
@@ -219,8 +219,7 @@ class Hub:
                 drain.waiter = None
                 if self._drain_task is not task:
                     raise  # stop()
-                if uncancel is not None:
-                    uncancel()
+                uncancel(task)
             except Exception as exc:  # a bug: loud, and the drain goes on for the other members
                 loop.call_exception_handler(
                     {"message": "genro-asgi hub: the drain failed", "exception": exc}
